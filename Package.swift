@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the numeric targets are what users and `make test` run; -Ounchecked removes
+// bounds checks from the hot loops, which are written over raw pointers anyway.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Glassbox",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "glassbox", targets: ["GlassboxCLI"]),
+        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
+                       providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib"], swiftSettings: fast),
+        .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
+        .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
+        .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo"], swiftSettings: fast),
+        .executableTarget(name: "GlassboxCLI", dependencies: [
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN"],
+                          path: "Benchmarks/GlassboxBench", swiftSettings: fast),
+        .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
+        .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
+        .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
+        .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

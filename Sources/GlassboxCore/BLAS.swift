@@ -1,0 +1,105 @@
+import CBLAS
+import Foundation
+
+/// Thin, typed wrappers over OpenBLAS. All matrices are row-major.
+public enum BLAS {
+    /// `C = alpha · op(A) · op(B) + beta · C` with op(A) `[m, k]`, op(B) `[k, n]`, C `[m, n]`.
+    /// `lda`, `ldb`, `ldc` default to the row lengths of the stored (untransposed) matrices.
+    @inline(__always)
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+                            b: UnsafePointer<Float>, ldb: Int? = nil,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+        if m == 0 || n == 0 { return }
+        let la = lda ?? (transA ? m : k)
+        let lb = ldb ?? (transB ? k : n)
+        let lc = ldc ?? n
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
+    }
+
+    /// `y = alpha · op(A) · x + beta · y` for A `[m, n]` stored row-major.
+    public static func gemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>,
+                            x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(n),
+                    x, 1, beta, y, 1)
+    }
+
+    /// `y += alpha · x`.
+    public static func axpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
+    }
+
+    public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        cblas_sdot(Int32(n), x, 1, y, 1)
+    }
+
+    /// Number of threads OpenBLAS uses for one call.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// OpenBLAS's build configuration and the kernel it picked for this CPU (e.g. "SkylakeX", "Zen").
+    public static var configuration: String {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "unknown"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return "OpenBLAS \(config.trimmingCharacters(in: .whitespaces)) core=\(core)"
+    }
+}
+
+public extension Tensor {
+    /// Matrix product of two rank-2 tensors with optional transposes: `op(self) · op(other)`.
+    func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
+        precondition(rank == 2 && other.rank == 2, "matmul needs rank-2 tensors, got \(shape) and \(other.shape)")
+        let m = transposeSelf ? shape[1] : shape[0]
+        let k = transposeSelf ? shape[0] : shape[1]
+        let k2 = transposeOther ? other.shape[1] : other.shape[0]
+        let n = transposeOther ? other.shape[0] : other.shape[1]
+        precondition(k == k2, "matmul inner dimensions differ: \(shape) × \(other.shape)")
+        var out = Tensor(zeros: [m, n])
+        withUnsafeBufferPointer { a in
+            other.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { c in
+                    BLAS.gemm(transA: transposeSelf, transB: transposeOther, m: m, n: n, k: k,
+                              a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The transpose of a rank-2 tensor.
+    func transposed() -> Tensor {
+        precondition(rank == 2)
+        let (r, c) = (shape[0], shape[1])
+        return Tensor(uninitializedShape: [c, r]) { dst, _ in
+            withUnsafeBufferPointer { src in
+                for i in 0..<r { for j in 0..<c { dst[j * r + i] = src[i * c + j] } }
+            }
+        }
+    }
+}
+
+/// Fork–join parallelism over index ranges with a fixed split, so results never depend on scheduling.
+public enum Parallel {
+    /// Number of worker threads Glassbox uses for its own loops (set from `GLASSBOX_THREADS`, default: cores, max 2… n).
+    nonisolated(unsafe) public static var threads: Int = {
+        if let s = ProcessInfo.processInfo.environment["GLASSBOX_THREADS"], let n = Int(s), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Splits `0..<n` into `parts` contiguous chunks (the split depends only on n and parts) and runs `body`
+    /// on each chunk, concurrently when `parts > 1`.
+    public static func forChunks(_ n: Int, parts requested: Int = Parallel.threads,
+                                 _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+        let parts = max(1, min(requested, n))
+        if parts == 1 { body(0, 0..<n); return }
+        let base = n / parts, extra = n % parts
+        func range(_ p: Int) -> Range<Int> {
+            let lo = p * base + min(p, extra)
+            return lo..<(lo + base + (p < extra ? 1 : 0))
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in body(p, range(p)) }
+    }
+}

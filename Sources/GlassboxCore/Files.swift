@@ -1,0 +1,103 @@
+import CZlib
+import Foundation
+
+public enum Files {
+    /// Reads a whole file, with a clear error naming it when it is missing or unreadable.
+    public static func read(_ path: String) throws -> Data {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GlassboxError.missingFile(path: path, hint: "")
+        }
+        do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw GlassboxError.badFile(path: path, field: "file", expected: "a readable file", found: "\(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `data` atomically: to a temporary file beside `path`, then renamed over it, so a reader never
+    /// sees half a file and an interrupted write leaves the old file (or none) in place.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let tmp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try data.write(to: tmp)
+            if FileManager.default.fileExists(atPath: path) {
+                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+            } else {
+                try FileManager.default.moveItem(at: tmp, to: url)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw GlassboxError.badFile(path: path, field: "write", expected: "a writable location", found: "\(error.localizedDescription)")
+        }
+    }
+
+    /// True when the data starts with the gzip magic bytes 1f 8b.
+    public static func isGzip(_ data: Data) -> Bool {
+        data.count >= 2 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B
+    }
+
+    /// Decompresses a gzip stream (all members) with zlib. `name` is used in error messages.
+    public static func gunzip(_ data: Data, name: String) throws -> Data {
+        var stream = z_stream()
+        var status = inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { throw GlassboxError.badFile(path: name, field: "gzip", expected: "zlib to start", found: "status \(status)") }
+        defer { inflateEnd(&stream) }
+        var out = Data()
+        let chunk = 1 << 20
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            guard let base = input.bindMemory(to: Bytef.self).baseAddress else {
+                throw GlassboxError.badFile(path: name, field: "gzip", expected: "compressed data", found: "an empty file")
+            }
+            stream.next_in = UnsafeMutablePointer(mutating: base)
+            stream.avail_in = uInt(input.count)
+            repeat {
+                let produced: Int = buffer.withUnsafeMutableBufferPointer { ob in
+                    stream.next_out = ob.baseAddress
+                    stream.avail_out = uInt(chunk)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return chunk - Int(stream.avail_out)
+                }
+                out.append(contentsOf: buffer[0..<produced])
+                if status == Z_STREAM_END && stream.avail_in > 0 {
+                    // Another gzip member follows (concatenated gzip files are valid).
+                    inflateReset(&stream)
+                    status = Z_OK
+                }
+            } while status == Z_OK
+            guard status == Z_STREAM_END else {
+                let reason = status == Z_BUF_ERROR ? "the stream ends early (truncated file)" : "corrupt data (zlib status \(status))"
+                throw GlassboxError.badFile(path: name, field: "gzip", expected: "a complete gzip stream", found: reason)
+            }
+        }
+        return out
+    }
+
+    /// Compresses with zlib into the gzip format (deterministic: no file name, zero mtime).
+    public static func gzip(_ data: Data, level: Int32 = 6) -> Data {
+        var stream = z_stream()
+        deflateInit2_(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(data.count))) + 32
+        var out = [UInt8](repeating: 0, count: bound)
+        var produced = 0
+        data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = uInt(input.count)
+            out.withUnsafeMutableBufferPointer { ob in
+                stream.next_out = ob.baseAddress
+                stream.avail_out = uInt(bound)
+                _ = deflate(&stream, Z_FINISH)
+                produced = bound - Int(stream.avail_out)
+            }
+        }
+        return Data(out[0..<produced])
+    }
+
+    /// Reads a file and transparently decompresses it when it is gzip.
+    public static func readMaybeGzip(_ path: String) throws -> Data {
+        let raw = try read(path)
+        return isGzip(raw) ? try gunzip(raw, name: path) : raw
+    }
+}

@@ -1,0 +1,3 @@
+import XCTest
+@testable import GlassboxCore
+final class PlaceholderCoreTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import GlassboxData
+final class PlaceholderDataTests: XCTestCase { func testNothing() {} }
