@@ -24,7 +24,9 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib"], swiftSettings: fast),
+        // glibc's malloc.h (mallopt), no library to link.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CMalloc"], swiftSettings: fast),
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo"], swiftSettings: fast),

@@ -1,1 +1,50 @@
-print("bench")
+import Foundation
+import GlassboxCore
+import GlassboxData
+import GlassboxNN
+
+// Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both] [--samples N]
+let args = CommandLine.arguments
+let json = args.contains("--json")
+func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
+let workload = value("--workload") ?? "both"
+
+func synthetic(_ n: Int) -> Dataset {
+    var g = SeededGenerator(seed: 1)
+    let x = Tensor.uniform([n, 1, 28, 28], low: 0, high: 1, using: &g)
+    return Dataset(name: "synthetic", images: x, labels: (0..<n).map { _ in Int32(g.int(below: 10)) },
+                   classNames: (0..<10).map(String.init))
+}
+
+func measure(spec: String, batch: Int, optimizer: OptimizerConfig, samples: Int, data: Dataset) throws -> Double {
+    let model = try Sequential(spec: ModelSpec.parse(spec), seed: 0)
+    // Warm-up: one pass over a few batches (allocations, BLAS buffers).
+    let warm = data.subset(Array(0..<(batch * 20)))
+    try Trainer(model: model, config: TrainConfig(epochs: 1, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false)).fit(train: warm)
+    let sub = data.subset(Array(0..<min(samples, data.count)))
+    let t = Trainer(model: model, config: TrainConfig(epochs: 1, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false))
+    let start = Date()
+    try t.fit(train: sub)
+    return Double(sub.count) / Date().timeIntervalSince(start)
+}
+
+ProgressBar.quiet = true
+let data = synthetic(60000)
+var result: [String: Double] = [:]
+if workload == "mlp" || workload == "both" {
+    result["mlp_samples_per_s"] = try measure(spec: "mlp 784-100-50-10 sigmoid", batch: 100, optimizer: .sgd(lr: 0.1),
+                                              samples: Int(value("--samples") ?? "") ?? 60000, data: data)
+}
+if workload == "cnn" || workload == "both" {
+    result["cnn_samples_per_s"] = try measure(spec: "input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10",
+                                              batch: 64, optimizer: .sgd(lr: 0.05, momentum: 0.9),
+                                              samples: Int(value("--samples") ?? "") ?? 20000, data: data)
+}
+if json {
+    let body = result.keys.sorted().map { "\"\($0)\": \(String(format: "%.0f", result[$0]!))" }.joined(separator: ", ")
+    print("{\"threads\": \(Parallel.threads), \"blas\": \"\(BLAS.configuration)\", \(body)}")
+} else {
+    for k in result.keys.sorted() { print("\(k): \(String(format: "%.0f", result[k]!))") }
+    print(BLAS.configuration, "threads", Parallel.threads)
+}

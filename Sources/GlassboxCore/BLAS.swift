@@ -83,7 +83,7 @@ public extension Tensor {
 
 /// Fork–join parallelism over index ranges with a fixed split, so results never depend on scheduling.
 public enum Parallel {
-    /// Number of worker threads Glassbox uses for its own loops (set from `GLASSBOX_THREADS`, default: cores, max 2… n).
+    /// Number of worker threads Glassbox uses for its own loops (`GLASSBOX_THREADS`, default: the core count).
     nonisolated(unsafe) public static var threads: Int = {
         if let s = ProcessInfo.processInfo.environment["GLASSBOX_THREADS"], let n = Int(s), n > 0 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -91,7 +91,9 @@ public enum Parallel {
 
     /// Splits `0..<n` into `parts` contiguous chunks (the split depends only on n and parts) and runs `body`
     /// on each chunk, concurrently when `parts > 1`.
-    public static func forChunks(_ n: Int, parts requested: Int = Parallel.threads,
+    /// With `concurrently: false` the chunks run one after another on the calling thread (same split, same
+    /// results), which is how callers keep their numbers independent of the machine's thread count.
+    public static func forChunks(_ n: Int, parts requested: Int = Parallel.threads, concurrently: Bool = true,
                                  _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         let parts = max(1, min(requested, n))
         if parts == 1 { body(0, 0..<n); return }
@@ -100,6 +102,10 @@ public enum Parallel {
             let lo = p * base + min(p, extra)
             return lo..<(lo + base + (p < extra ? 1 : 0))
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in body(p, range(p)) }
+        if concurrently {
+            DispatchQueue.concurrentPerform(iterations: parts) { p in body(p, range(p)) }
+        } else {
+            for p in 0..<parts { body(p, range(p)) }
+        }
     }
 }

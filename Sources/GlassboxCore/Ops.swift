@@ -71,12 +71,13 @@ public enum Ops {
     // MARK: loss
 
     /// Mean softmax cross-entropy over a batch of logits `[n, k]`, computed stably (log-sum-exp with the
-    /// row maximum subtracted). Writes `(softmax − onehot) / n` into `grad` when given. Returns the mean loss.
+    /// row maximum subtracted). Writes `(softmax − onehot) · gradScale` into `grad` when given (default scale
+    /// 1/n, the gradient of the mean; a shard of a larger batch passes 1/batch). Returns the mean loss.
     @discardableResult
     public static func softmaxCrossEntropy(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, n: Int, k: Int,
-                                           grad: UnsafeMutablePointer<Float>?) -> Float {
+                                           grad: UnsafeMutablePointer<Float>?, gradScale: Float? = nil) -> Float {
         var total: Double = 0
-        let inv = 1 / Float(n)
+        let inv = gradScale ?? 1 / Float(n)
         for r in 0..<n {
             let row = logits + r * k
             var mx = row[0]
@@ -119,16 +120,18 @@ public enum Ops {
                         let iy = oy * stride - padding + ki
                         let out = row + oy * ow
                         if iy < 0 || iy >= h {
-                            out.update(repeating: 0, count: ow)
+                            for ox in 0..<ow { out[ox] = 0 }
                             continue
                         }
                         let line = plane + iy * w
                         if stride == 1 {
-                            // Valid ox range: 0 <= ox - padding + kj < w.
-                            let lo = max(0, padding - kj), hi = min(ow, w + padding - kj)
-                            if lo > 0 { out.update(repeating: 0, count: min(lo, ow)) }
-                            if hi > lo { (out + lo).update(from: line + (lo - padding + kj), count: hi - lo) }
-                            if hi < ow { (out + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                            // Valid ox range: 0 <= ox - padding + kj < w. Plain loops: these rows are short,
+                            // and a memcpy call per row cost more than the copy.
+                            let lo = min(ow, max(0, padding - kj)), hi = max(lo, min(ow, w + padding - kj))
+                            let shifted = line - padding + kj
+                            for ox in 0..<lo { out[ox] = 0 }
+                            for ox in lo..<hi { out[ox] = shifted[ox] }
+                            for ox in hi..<ow { out[ox] = 0 }
                         } else {
                             for ox in 0..<ow {
                                 let ix = ox * stride - padding + kj
@@ -137,6 +140,80 @@ public enum Ops {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Copies `n ≥ 8` floats with 8-wide loads and stores; the last vector overlaps the previous one instead of
+    /// falling back to a scalar tail.
+    @inline(__always)
+    static func copyWide(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 8 <= n {
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i < n {
+            let j = n - 8
+            d.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self), toByteOffset: 4 * j, as: SIMD8<Float>.self)
+        }
+    }
+
+    /// `im2col` for stride 1 from an image that is already zero-padded (`[c, h + 2p, w + 2p]`): every row
+    /// segment is then a plain copy, done 8 floats at a time. Needs `ow ≥ 8`.
+    public static func im2colPadded(_ padded: UnsafePointer<Float>, c: Int, ph: Int, pw: Int, kh: Int, kw: Int,
+                                    dst: UnsafeMutablePointer<Float>, ld: Int) {
+        let oh = ph - kh + 1, ow = pw - kw + 1
+        precondition(ow >= 8)
+        for ci in 0..<c {
+            let plane = padded + ci * ph * pw
+            for ki in 0..<kh {
+                for kj in 0..<kw {
+                    let row = dst + ((ci * kh + ki) * kw + kj) * ld
+                    for oy in 0..<oh { copyWide(plane + (oy + ki) * pw + kj, row + oy * ow, ow) }
+                }
+            }
+        }
+    }
+
+    /// Writes `[c, h, w]` into the interior of a zero-bordered `[c, h + 2p, w + 2p]` buffer (borders zeroed too).
+    public static func pad(_ src: UnsafePointer<Float>, c: Int, h: Int, w: Int, padding p: Int, dst: UnsafeMutablePointer<Float>) {
+        let ph = h + 2 * p, pw = w + 2 * p
+        dst.update(repeating: 0, count: c * ph * pw)
+        for ci in 0..<c {
+            for y in 0..<h {
+                let d = dst + (ci * ph + y + p) * pw + p, s = src + (ci * h + y) * w
+                for x in 0..<w { d[x] = s[x] }
+            }
+        }
+    }
+
+    /// Adjoint of `im2colPadded`: accumulates columns into a padded `[c, ph, pw]` buffer (not cleared here).
+    public static func col2imPadded(_ cols: UnsafePointer<Float>, ld: Int, c: Int, ph: Int, pw: Int, kh: Int, kw: Int,
+                                    dst: UnsafeMutablePointer<Float>) {
+        let oh = ph - kh + 1, ow = pw - kw + 1
+        for ci in 0..<c {
+            let plane = dst + ci * ph * pw
+            for ki in 0..<kh {
+                for kj in 0..<kw {
+                    let row = cols + ((ci * kh + ki) * kw + kj) * ld
+                    for oy in 0..<oh {
+                        let d = plane + (oy + ki) * pw + kj, s = row + oy * ow
+                        for x in 0..<ow { d[x] += s[x] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies the interior of a padded `[c, h + 2p, w + 2p]` buffer into `[c, h, w]`.
+    public static func unpad(_ src: UnsafePointer<Float>, c: Int, h: Int, w: Int, padding p: Int, dst: UnsafeMutablePointer<Float>) {
+        let ph = h + 2 * p, pw = w + 2 * p
+        for ci in 0..<c {
+            for y in 0..<h {
+                let s = src + (ci * ph + y + p) * pw + p, d = dst + (ci * h + y) * w
+                for x in 0..<w { d[x] = s[x] }
             }
         }
     }
@@ -183,6 +260,26 @@ public enum Ops {
                                padding: Int = 0, dst: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
         let oh = outSize(h, kernel: kernel, stride: stride, padding: padding)
         let ow = outSize(w, kernel: kernel, stride: stride, padding: padding)
+        if kernel == 2 && stride == 2 && padding == 0 {
+            // The common case, unrolled: compare the four taps in row-major order (first maximum wins).
+            for p in 0..<planes {
+                let s = src + p * h * w, d = dst + p * oh * ow, a = argmax + p * oh * ow
+                for oy in 0..<oh {
+                    let r0 = s + 2 * oy * w, r1 = r0 + w
+                    let base = Int32(2 * oy * w)
+                    for ox in 0..<ow {
+                        let x = 2 * ox
+                        var best = r0[x], bi = base + Int32(x)
+                        if r0[x + 1] > best { best = r0[x + 1]; bi = base + Int32(x + 1) }
+                        if r1[x] > best { best = r1[x]; bi = base + Int32(w + x) }
+                        if r1[x + 1] > best { best = r1[x + 1]; bi = base + Int32(w + x + 1) }
+                        d[oy * ow + ox] = best
+                        a[oy * ow + ox] = bi
+                    }
+                }
+            }
+            return
+        }
         for p in 0..<planes {
             let s = src + p * h * w
             let d = dst + p * oh * ow

@@ -1,0 +1,241 @@
+import Foundation
+import GlassboxCore
+import GlassboxData
+
+/// Everything that defines a training run.
+public struct TrainConfig: Codable, Equatable, Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var optimizer: OptimizerConfig
+    public var schedule: LRSchedule
+    /// Seeds the shuffling of every epoch (model initialisation has its own seed in `Sequential.init`).
+    public var seed: UInt64
+    /// Optimiser steps (1-based, counted over the whole run) after which `onCheckpoint` is called.
+    public var checkpointSteps: [Int]
+    /// Also evaluate on the test set after every epoch (needs a test set).
+    public var evaluateEachEpoch: Bool
+    /// Each batch is split into this many fixed shards that run in parallel (one per thread, as far as there
+    /// are threads) on copies of the model, and their gradients are summed in a fixed order. The split does
+    /// not depend on the thread count, so the numbers are the same on any machine. 1 trains on the model
+    /// itself (then `model.activations` holds each batch's activations for `onStep`).
+    public var shards: Int
+
+    public init(epochs: Int = 5, batchSize: Int = 100, optimizer: OptimizerConfig = .sgd(lr: 0.1), schedule: LRSchedule = .constant,
+                seed: UInt64 = 0, checkpointSteps: [Int] = [], evaluateEachEpoch: Bool = true, shards: Int = 2) {
+        self.epochs = epochs; self.batchSize = batchSize; self.optimizer = optimizer; self.schedule = schedule
+        self.seed = seed; self.checkpointSteps = checkpointSteps; self.evaluateEachEpoch = evaluateEachEpoch
+        self.shards = max(1, shards)
+    }
+}
+
+/// Metrics of one epoch. `trainAccuracy` and `loss` are running values over the epoch's batches (the model
+/// changes while they are measured), as most training logs report them.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var learningRate: Float
+    public var loss: Float
+    public var trainAccuracy: Float
+    public var testLoss: Float?
+    public var testAccuracy: Float?
+    public var seconds: Double
+    public var samplesPerSecond: Double
+}
+
+/// Accuracy, loss, per-class accuracy and the confusion matrix (`confusion[true][predicted]`).
+public struct Evaluation: Codable, Equatable, Sendable {
+    public var count: Int
+    public var accuracy: Float
+    public var loss: Float
+    public var perClassAccuracy: [Float]
+    public var confusion: [[Int]]
+    public var classNames: [String]
+}
+
+public struct TrainingHistory: Codable, Sendable {
+    public var epochs: [EpochRecord] = []
+    public var steps = 0
+}
+
+/// Mini-batch training with seeded shuffling.
+public final class Trainer {
+    public let model: Sequential
+    public let config: TrainConfig
+    public let optimizer: Optimizer
+    public private(set) var history = TrainingHistory()
+    /// Called after each optimiser step listed in `config.checkpointSteps`, with the step number.
+    public var onCheckpoint: ((Int, Sequential) throws -> Void)?
+    /// Called after every epoch with its record.
+    public var onEpoch: ((EpochRecord) -> Void)?
+    /// Called after every optimiser step (for analyses that read gradients or activations per batch).
+    public var onStep: ((Int, Sequential) -> Void)?
+
+    public init(model: Sequential, config: TrainConfig) {
+        self.model = model
+        self.config = config
+        self.optimizer = config.optimizer.make(for: model.namedParameters.map(\.parameter))
+        Runtime.configure()
+    }
+
+    /// Checks that the data fit the model's input, with an error naming both.
+    public static func checkCompatible(_ model: Sequential, _ data: Dataset) throws {
+        let sample = [data.channels, data.height, data.width]
+        let ok = model.spec.input == sample || (model.spec.input.count == 1 && model.spec.input[0] == data.featureCount)
+        guard ok else {
+            throw GlassboxError.invalidArgument(name: "model input", expected: "data of shape \(model.spec.input) (spec '\(model.spec)')",
+                                                found: "\(data.name) with samples \(sample.map(String.init).joined(separator: "x"))")
+        }
+        if let last = try model.spec.shapes().last, last != [data.classCount] {
+            throw GlassboxError.invalidArgument(name: "model output", expected: "\(data.classCount) classes for \(data.name)", found: "\(last)")
+        }
+    }
+
+    @discardableResult
+    public func fit(train: Dataset, test: Dataset? = nil, label: String = "train") throws -> TrainingHistory {
+        try Trainer.checkCompatible(model, train)
+        guard config.batchSize > 0, config.epochs >= 0 else {
+            throw GlassboxError.invalidArgument(name: "training", expected: "batch size > 0 and epochs ≥ 0",
+                                                found: "batch \(config.batchSize), epochs \(config.epochs)")
+        }
+        var rng = SeededGenerator(seed: config.seed)
+        let n = train.count, bs = config.batchSize, k = train.classCount
+        let checkpoints = Set(config.checkpointSteps)
+        let baseLR = config.optimizer.learningRate
+        let featureShape = Array(train.images.shape.dropFirst())
+        let workers = try shardModels()
+        for epoch in 0..<config.epochs {
+            let lr = config.schedule.rate(base: baseLR, epoch: epoch, epochs: config.epochs)
+            optimizer.learningRate = lr
+            let order = rng.permutation(n)
+            let start = Date()
+            var lossSum = 0.0, correct = 0
+            let batches = (n + bs - 1) / bs
+            let bar = ProgressBar(total: batches, label: "\(label) epoch \(epoch + 1)/\(config.epochs)")
+            for b in 0..<batches {
+                let idx = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
+                let (loss, hits) = step(idx, train: train, workers: workers, featureShape: featureShape, k: k)
+                lossSum += loss
+                correct += hits
+                history.steps += 1
+                onStep?(history.steps, model)
+                if checkpoints.contains(history.steps) { try onCheckpoint?(history.steps, model) }
+                bar.update(b + 1, suffix: String(format: "loss %.4f", lossSum / Double(b * bs + idx.count)))
+            }
+            bar.finish()
+            let seconds = Date().timeIntervalSince(start)
+            var record = EpochRecord(epoch: epoch + 1, learningRate: lr, loss: Float(lossSum / Double(n)),
+                                     trainAccuracy: Float(correct) / Float(n), testLoss: nil, testAccuracy: nil,
+                                     seconds: seconds, samplesPerSecond: Double(n) / seconds)
+            if config.evaluateEachEpoch, let test {
+                let ev = try Trainer.evaluate(model, on: test)
+                record.testLoss = ev.loss
+                record.testAccuracy = ev.accuracy
+            }
+            history.epochs.append(record)
+            onEpoch?(record)
+        }
+        return history
+    }
+
+    /// The models that run the shards: the model itself for one shard, otherwise copies that share nothing
+    /// with it but the parameter values, handed over before each step.
+    private func shardModels() throws -> [Sequential] {
+        guard config.shards > 1 else { return [model] }
+        return try (0..<config.shards).map { s in
+            let copy = try Sequential(spec: model.spec, seed: 0)
+            for l in copy.layers {
+                (l as? Conv2d)?.maxWorkers = 1
+                (l as? Dropout)?.reseed(config.seed &+ 0x5EED &+ UInt64(s) &* 104_729)
+            }
+            return copy
+        }
+    }
+
+    /// One optimiser step on the samples `idx`; returns the summed loss and the number of correct predictions.
+    private func step(_ idx: [Int], train: Dataset, workers: [Sequential], featureShape: [Int], k: Int) -> (Double, Int) {
+        let m = idx.count
+        let master = model.namedParameters.map(\.parameter)
+        let sharded = workers.count > 1 && workers[0] !== model
+        if sharded {
+            for w in workers { for (p, q) in zip(master, w.namedParameters.map(\.parameter)) { q.value = p.value } }
+        }
+        var partLoss = [Double](repeating: 0, count: workers.count)
+        var partHits = [Int](repeating: 0, count: workers.count)
+        let concurrent = sharded && Parallel.threads > 1
+        let savedBLAS = BLAS.threads
+        if concurrent { BLAS.threads = 1 }
+        partLoss.withUnsafeMutableBufferPointer { lossOut in
+            partHits.withUnsafeMutableBufferPointer { hitsOut in
+                let lossPtr = lossOut.baseAddress!, hitsPtr = hitsOut.baseAddress!
+                Parallel.forChunks(m, parts: workers.count, concurrently: concurrent) { s, range in
+                    let net = workers[s]
+                    let rows = Array(idx[range])
+                    let x = train.images.gatherRows(rows).reshaped([rows.count] + featureShape)
+                    let labels = rows.map { train.labels[$0] }
+                    let logits = net.forward(x, training: true)
+                    var grad = Tensor(zeros: [rows.count, k])
+                    let loss: Float = logits.withUnsafeBufferPointer { l in
+                        labels.withUnsafeBufferPointer { y in
+                            grad.withUnsafeMutableBufferPointer { g in
+                                Ops.softmaxCrossEntropy(logits: l.baseAddress!, labels: y.baseAddress!, n: rows.count, k: k,
+                                                        grad: g.baseAddress!, gradScale: 1 / Float(m))
+                            }
+                        }
+                    }
+                    lossPtr[s] = Double(loss) * Double(rows.count)
+                    hitsPtr[s] = zip(logits.argmaxRows(), labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
+                    net.backward(grad)
+                }
+            }
+        }
+        if concurrent { BLAS.threads = savedBLAS }
+        if sharded {
+            // Sum the shards' gradients in shard order (deterministic), then let go of the shared values so the
+            // optimiser updates them in place instead of copying.
+            let used = min(workers.count, m)
+            for (pi, p) in master.enumerated() {
+                p.grad.withUnsafeMutableBufferPointer { dst in
+                    workers[0].namedParameters[pi].parameter.grad.withUnsafeBufferPointer { dst.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+                    for s in 1..<used {
+                        workers[s].namedParameters[pi].parameter.grad.withUnsafeBufferPointer { src in
+                            for i in 0..<src.count { dst[i] += src[i] }
+                        }
+                    }
+                }
+                p.maskGradient()
+            }
+            for w in workers { for q in w.namedParameters.map(\.parameter) { q.value = Tensor(zeros: [0]) } }
+        }
+        optimizer.step()
+        return (partLoss.reduce(0, +), partHits.reduce(0, +))
+    }
+
+    /// Accuracy, mean loss, per-class accuracy and confusion matrix over a data set, in batches.
+    public static func evaluate(_ model: Sequential, on data: Dataset, batchSize: Int = 1000) throws -> Evaluation {
+        try checkCompatible(model, data)
+        let k = data.classCount
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+        var lossSum = 0.0
+        var start = 0
+        while start < data.count {
+            let end = min(data.count, start + batchSize)
+            let logits = model.forward(data.images.rows(start..<end))
+            let labels = Array(data.labels[start..<end])
+            let loss = logits.withUnsafeBufferPointer { l in
+                labels.withUnsafeBufferPointer { y in
+                    Ops.softmaxCrossEntropy(logits: l.baseAddress!, labels: y.baseAddress!, n: end - start, k: k, grad: nil)
+                }
+            }
+            lossSum += Double(loss) * Double(end - start)
+            for (p, y) in zip(logits.argmaxRows(), labels) { confusion[Int(y)][p] += 1 }
+            start = end
+        }
+        let correct = (0..<k).reduce(0) { $0 + confusion[$1][$1] }
+        let perClass = (0..<k).map { c -> Float in
+            let total = confusion[c].reduce(0, +)
+            return total == 0 ? .nan : Float(confusion[c][c]) / Float(total)
+        }
+        return Evaluation(count: data.count, accuracy: Float(correct) / Float(max(1, data.count)),
+                          loss: Float(lossSum / Double(max(1, data.count))), perClassAccuracy: perClass,
+                          confusion: confusion, classNames: data.classNames)
+    }
+}
