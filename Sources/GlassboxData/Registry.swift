@@ -177,7 +177,7 @@ public enum DatasetRegistry {
     }
 
     /// The on-disk path of a needed file in `folder`: the name itself, or (for `.gz` names) the name without `.gz`.
-    static func existingFile(_ file: String, in folder: String) -> String? {
+    public static func existingFile(_ file: String, in folder: String) -> String? {
         let fm = FileManager.default
         let path = (folder as NSString).appendingPathComponent(file)
         if fm.fileExists(atPath: path) { return path }
@@ -239,5 +239,42 @@ public enum DatasetRegistry {
         let fetch = directory.map { "\(info.fetchCommand) --dir \($0)" } ?? info.fetchCommand
         return .missingFile(path: "data set \(info.name) (\(split.rawValue) split: \(files))",
                             hint: "searched \(searched.joined(separator: ", ")); download it with `\(fetch)`")
+    }
+}
+
+public extension DatasetRegistry {
+    /// Number of samples of `split` stored in `folder` (read from the label file header, or from the CIFAR batch
+    /// sizes), validating the files on the way.
+    static func sampleCount(_ info: DatasetInfo, split: Split, folder: String) throws -> Int {
+        switch info.format {
+        case let .idx(_, trL, _, teL):
+            let name = split == .train ? trL : teL
+            guard let path = existingFile(name, in: folder) else {
+                throw GlassboxError.missingFile(path: (folder as NSString).appendingPathComponent(name), hint: "")
+            }
+            return try IDX.readLabels(path).count
+        case .cifar10Binary:
+            guard let batches = CIFAR10.batchFolder(in: folder, split: split) else {
+                throw GlassboxError.missingFile(path: folder, hint: "no CIFAR-10 \(split.rawValue) batches")
+            }
+            var total = 0
+            for f in split == .train ? CIFAR10.trainFiles : CIFAR10.testFiles {
+                let path = (batches as NSString).appendingPathComponent(f)
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                guard size > 0, size % CIFAR10.recordSize == 0 else {
+                    throw GlassboxError.badFile(path: path, field: "size", expected: "a positive multiple of \(CIFAR10.recordSize) bytes",
+                                                found: "\(size) bytes")
+                }
+                total += size / CIFAR10.recordSize
+            }
+            return total
+        }
+    }
+
+    /// What a present file's SHA-256 says about it: the upstream file, a known alternate copy, or unknown.
+    static func describeChecksum(_ file: RemoteFile, found: String) -> String {
+        if found == file.sha256 { return "checksum OK" }
+        if let source = file.alternateSHA256[found] { return "checksum OK (\(source))" }
+        return "checksum MISMATCH: expected \(file.sha256), found \(found)"
     }
 }

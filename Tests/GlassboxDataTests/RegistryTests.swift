@@ -86,3 +86,25 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(hint, "searched \(cwd)/elsewhere; download it with `glassbox datasets fetch mnist-missing-test --dir \(cwd)/elsewhere`")
     }
 }
+
+final class RegistryHelpersTests: XCTestCase {
+    func testSampleCountsAndChecksumDescriptions() throws {
+        let mnist = try DatasetRegistry.info("mnist")
+        XCTAssertEqual(try DatasetRegistry.sampleCount(mnist, split: .test, folder: sharedMNIST), 10_000)
+        assertThrows(.missingFile(path: sharedMNIST + "/train-labels-idx1-ubyte.gz", hint: ""),
+                     try DatasetRegistry.sampleCount(mnist, split: .train, folder: sharedMNIST))
+
+        let dir = try makeTempDir("count")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CIFARTests.writeAll(into: dir)
+        let cifar = try DatasetRegistry.info("cifar10")
+        XCTAssertEqual(try DatasetRegistry.sampleCount(cifar, split: .train, folder: dir), 10)
+        XCTAssertEqual(try DatasetRegistry.sampleCount(cifar, split: .test, folder: dir), 3)
+
+        let f = RemoteFile(name: "x", sha256: "AA", alternateSHA256: ["bb": "a re-pack"])
+        XCTAssertEqual(f.sha256, "aa")
+        XCTAssertEqual(DatasetRegistry.describeChecksum(f, found: "aa"), "checksum OK")
+        XCTAssertEqual(DatasetRegistry.describeChecksum(f, found: "bb"), "checksum OK (a re-pack)")
+        XCTAssertEqual(DatasetRegistry.describeChecksum(f, found: "cc"), "checksum MISMATCH: expected aa, found cc")
+    }
+}
