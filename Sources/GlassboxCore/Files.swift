@@ -21,10 +21,10 @@ public enum Files {
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             try data.write(to: tmp)
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
+            // rename(2) replaces an existing file atomically. (FileManager.replaceItemAt fails on Linux when the
+            // destination exists, and moveItem refuses to overwrite.)
+            guard rename(tmp.path, url.path) == 0 else {
+                throw GlassboxError.message(String(cString: strerror(errno)))
             }
         } catch {
             try? FileManager.default.removeItem(at: tmp)

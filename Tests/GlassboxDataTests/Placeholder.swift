@@ -1,3 +1,0 @@
-import XCTest
-@testable import GlassboxData
-final class PlaceholderDataTests: XCTestCase { func testNothing() {} }
