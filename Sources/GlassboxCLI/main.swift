@@ -1,1 +1,27 @@
-print("glassbox")
+import ArgumentParser
+import Foundation
+import GlassboxCore
+
+struct Glassbox: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "glassbox",
+        abstract: "Train small neural networks and look inside them.",
+        version: GlassboxVersion.string,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, DatasetsCommand.self])
+}
+
+/// Runs the command line; a `GlassboxError` becomes one clear line on stderr and exit status 1.
+func runMain() -> Never {
+    do {
+        var command = try Glassbox.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch let error as GlassboxError {
+        FileHandle.standardError.write(Data("glassbox: error: \(error)\n".utf8))
+        exit(1)
+    } catch {
+        Glassbox.exit(withError: error)
+    }
+}
+
+runMain()
