@@ -21,11 +21,15 @@ public enum Files {
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             try data.write(to: tmp)
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
+            // POSIX rename replaces an existing file atomically. (FileManager.replaceItemAt fails on Linux when
+            // the target exists, "The file doesn't exist", so overwriting never worked through it.)
+            guard rename(tmp.path, url.path) == 0 else {
+                throw GlassboxError.badFile(path: path, field: "write", expected: "a writable location",
+                                            found: String(cString: strerror(errno)))
             }
+        } catch let error as GlassboxError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw GlassboxError.badFile(path: path, field: "write", expected: "a writable location", found: "\(error.localizedDescription)")
