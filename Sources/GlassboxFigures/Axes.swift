@@ -35,6 +35,24 @@ public struct Axis: Equatable, Sendable {
     public static func tickBudget(length: Double, fontSize: Double, spacing: Double = 4.5) -> Int {
         max(3, min(11, Int(length / (fontSize * spacing)) + 1))
     }
+
+    /// The densest nice axis (at most 11 ticks) whose labels do not crowd: on a horizontal axis each label
+    /// keeps about 1.5 em to its neighbours, on a vertical axis ticks are at least 1.8 line heights apart.
+    public static func fitted(_ dataLow: Double, _ dataHigh: Double, length: Double, on canvas: Canvas,
+                              horizontal: Bool, log isLog: Bool = false, includeZero: Bool = false) -> Axis {
+        let fs = canvas.fontSize
+        let lineH = canvas.measure("0", size: fs).height
+        var fallback: Axis?
+        for n in stride(from: 11, through: 2, by: -1) {
+            let a = isLog ? Axis.log(dataLow, dataHigh, maxTicks: n) : Axis.linear(dataLow, dataHigh, maxTicks: n, includeZero: includeZero)
+            fallback = a
+            guard a.ticks.count >= 2 else { return a }
+            let gap = length / Double(a.ticks.count - 1)
+            let need = horizontal ? (a.labels.map { canvas.measure($0, size: fs).width }.max() ?? 0) + fs * 1.5 : lineH * 1.8
+            if gap >= need { return a }
+        }
+        return fallback!
+    }
 }
 
 /// What runs along the bottom of a plot.
@@ -189,10 +207,39 @@ public enum Legend {
         return (fs * 0.5 + fs * 2.0 + fs * 0.4 + textW + fs * 0.5, rowH * Double(entries.count) + fs * 0.6)
     }
 
-    /// Draws the legend inside `plot`, at the corner whose box covers the fewest of `avoid` (canvas points).
-    @discardableResult
-    public static func draw(on canvas: Canvas, entries: [LegendEntry], in plot: Rect, avoiding avoid: [Point]) -> Rect {
-        guard !entries.isEmpty else { return Rect(x: plot.maxX, y: plot.minY, width: 0, height: 0) }
+    /// Height of a one-row legend (entries side by side).
+    public static func rowHeight(on canvas: Canvas) -> Double {
+        canvas.measure("Ag", size: canvas.fontSize).height * 1.15 + canvas.fontSize * 0.4
+    }
+
+    /// Draws the entries side by side, centred at the top of `rect` (when no plot corner is free).
+    public static func drawRow(on canvas: Canvas, entries: [LegendEntry], in rect: Rect) {
+        let fs = canvas.fontSize
+        let widths = entries.map { fs * 2.4 + canvas.measure($0.label, size: fs).width }
+        let total = widths.reduce(0, +) + fs * 1.2 * Double(max(0, entries.count - 1))
+        var x = rect.midX - total / 2
+        let cy = rect.minY + canvas.measure("Ag", size: fs).height * 0.6
+        for (e, w) in zip(entries, widths) {
+            swatch(e, on: canvas, x: x, cy: cy)
+            canvas.text(e.label, at: Point(x + fs * 2.4, cy), size: fs, color: .ink, h: .left, v: .middle)
+            x += w + fs * 1.2
+        }
+    }
+
+    static func swatch(_ e: LegendEntry, on canvas: Canvas, x sx: Double, cy: Double) {
+        let fs = canvas.fontSize
+        switch e.swatch {
+        case let .line(dash):
+            canvas.line(Point(sx, cy), Point(sx + fs * 2, cy), e.color, width: 1.5, dash: dash)
+        case let .box(alpha):
+            let r = Rect(x: sx + fs * 0.4, y: cy - fs * 0.4, width: fs * 1.2, height: fs * 0.8)
+            canvas.fill(r, e.color, alpha: alpha)
+            canvas.stroke(r, e.color, width: 0.5)
+        }
+    }
+
+    /// The corner box that covers the fewest of `avoid`, and how many it covers.
+    public static func bestCorner(on canvas: Canvas, entries: [LegendEntry], in plot: Rect, avoiding avoid: [Point]) -> (rect: Rect, covered: Int) {
         let fs = canvas.fontSize
         let (w, h) = size(on: canvas, entries: entries)
         let m = fs * 0.4
@@ -207,20 +254,22 @@ public enum Legend {
             let n = avoid.filter { c.inset(-fs * 0.3).contains($0) }.count
             if n < bestCount { best = c; bestCount = n }
         }
+        return (best, bestCount)
+    }
+
+    /// Draws the legend inside `plot`, at the corner whose box covers the fewest of `avoid` (canvas points).
+    @discardableResult
+    public static func draw(on canvas: Canvas, entries: [LegendEntry], in plot: Rect, avoiding avoid: [Point]) -> Rect {
+        guard !entries.isEmpty else { return Rect(x: plot.maxX, y: plot.minY, width: 0, height: 0) }
+        let fs = canvas.fontSize
+        let best = bestCorner(on: canvas, entries: entries, in: plot, avoiding: avoid).rect
         canvas.fill(best, .white, alpha: 0.85)
         canvas.stroke(best, RGB(0.75, 0.75, 0.75), width: 0.4)
         let rowH = canvas.measure("Ag", size: fs).height * 1.15
         for (i, e) in entries.enumerated() {
             let cy = best.minY + fs * 0.3 + rowH * (Double(i) + 0.5)
             let sx = best.minX + fs * 0.5
-            switch e.swatch {
-            case let .line(dash):
-                canvas.line(Point(sx, cy), Point(sx + fs * 2, cy), e.color, width: 1.5, dash: dash)
-            case let .box(alpha):
-                let r = Rect(x: sx + fs * 0.4, y: cy - fs * 0.4, width: fs * 1.2, height: fs * 0.8)
-                canvas.fill(r, e.color, alpha: alpha)
-                canvas.stroke(r, e.color, width: 0.5)
-            }
+            swatch(e, on: canvas, x: sx, cy: cy)
             canvas.text(e.label, at: Point(sx + fs * 2.4, cy), size: fs, color: .ink, h: .left, v: .middle)
         }
         return best
@@ -277,14 +326,50 @@ public enum Layout {
         return rect.inset(top: h + canvas.fontSize * 0.4)
     }
 
-    /// Draws a caption (one line, smaller text) at the bottom of `rect` and returns the rest.
+    /// Splits `text` at spaces into lines no wider than `maxWidth` (a single over-long word is truncated).
+    public static func wrap(_ text: String, on canvas: Canvas, size: Double, maxWidth: Double) -> [String] {
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true).map(String.init) {
+            let candidate = current.isEmpty ? word : current + " " + word
+            if canvas.measure(candidate, size: size).width <= maxWidth || current.isEmpty {
+                current = candidate
+            } else {
+                lines.append(current); current = word
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines.map { canvas.truncated($0, size: size, maxWidth: maxWidth) }
+    }
+
+    static func captionLines(_ caption: String, on canvas: Canvas, width: Double) -> (lines: [String], size: Double, height: Double) {
+        let size = canvas.fontSize * 0.9
+        let lines = wrap(caption, on: canvas, size: size, maxWidth: width)
+        let lh = canvas.measure("Ag", size: size).height
+        return (lines, size, lh * Double(lines.count) + canvas.fontSize * 0.4)
+    }
+
+    /// Height a caption takes at the bottom of a `width`-wide area.
+    public static func captionHeight(_ caption: String?, on canvas: Canvas, width: Double) -> Double {
+        guard let caption, !caption.isEmpty else { return 0 }
+        return captionLines(caption, on: canvas, width: width).height
+    }
+
+    /// Draws a caption (smaller text, wrapped to the width) at the bottom of `rect` and returns the rest.
     public static func caption(_ caption: String?, on canvas: Canvas, in rect: Rect) -> Rect {
         guard let caption, !caption.isEmpty else { return rect }
-        let size = canvas.fontSize * 0.9
-        let h = canvas.measure(caption, size: size).height
-        let text = canvas.truncated(caption, size: size, maxWidth: rect.width)
-        canvas.text(text, at: Point(rect.midX, rect.maxY), size: size, color: .ink, h: .center, v: .bottom)
-        return rect.inset(bottom: h + canvas.fontSize * 0.4)
+        let (lines, size, height) = captionLines(caption, on: canvas, width: rect.width)
+        let lh = canvas.measure("Ag", size: size).height
+        for (i, line) in lines.enumerated() {
+            let y = rect.maxY - lh * Double(lines.count - 1 - i)
+            canvas.text(line, at: Point(rect.midX, y), size: size, color: .ink, h: .center, v: .bottom)
+        }
+        return rect.inset(bottom: height)
+    }
+
+    /// Height the title takes at the top.
+    public static func titleHeight(_ title: String?, on canvas: Canvas) -> Double {
+        guard let title, !title.isEmpty else { return 0 }
+        return canvas.measure(title, size: canvas.fontSize * 1.15, bold: true).height + canvas.fontSize * 0.4
     }
 
     /// The outer margin every figure keeps from the page edge.

@@ -7,6 +7,35 @@ func seriesDash(_ i: Int) -> [Double] {
     return patterns[i % patterns.count]
 }
 
+/// Lays out a chart. With a legend, it goes in the plot corner that hides no data; when every corner would hide
+/// some, the layout is redone with a legend row above the plot. Returns the frame and where to draw the legend.
+func layoutWithLegend(on canvas: Canvas, in body: Rect, entries: [LegendEntry], layout: (Rect) -> PlotFrame,
+                      occupied: (PlotFrame) -> [Point]) -> (frame: PlotFrame, legend: LegendSpot) {
+    let frame = layout(body)
+    guard !entries.isEmpty else { return (frame, .none) }
+    let points = occupied(frame)
+    if Legend.bestCorner(on: canvas, entries: entries, in: frame.plot, avoiding: points).covered == 0 {
+        return (frame, .corner(points))
+    }
+    let rowH = Legend.rowHeight(on: canvas)
+    let row = Rect(x: body.minX, y: body.minY, width: body.width, height: rowH)
+    return (layout(body.inset(top: rowH)), .row(row))
+}
+
+enum LegendSpot {
+    case none
+    case corner([Point])
+    case row(Rect)
+
+    func draw(on canvas: Canvas, entries: [LegendEntry], plot: Rect) {
+        switch self {
+        case .none: break
+        case let .corner(points): Legend.draw(on: canvas, entries: entries, in: plot, avoiding: points)
+        case let .row(r): Legend.drawRow(on: canvas, entries: entries, in: r)
+        }
+    }
+}
+
 func axisTitle(_ title: String?, unit: String?) -> String? {
     guard let unit, !unit.isEmpty else { return title }
     guard let title, !title.isEmpty else { return "(\(unit))" }
@@ -53,6 +82,21 @@ public struct BarChart: FigureKind {
         }
     }
 
+    /// Bar rectangles (category, group) → rect, for a laid-out frame.
+    func bars(in frame: PlotFrame) -> [(c: Int, g: Int, rect: Rect)] {
+        let zeroY = frame.yPosition(0)
+        var out: [(Int, Int, Rect)] = []
+        for c in categories.indices {
+            let slot = frame.categorySlot(c)
+            let barW = slot.width * 0.8 / Double(groups.count)
+            for (g, group) in groups.enumerated() where group.values[c].isFinite {
+                let top = frame.yPosition(group.values[c])
+                out.append((c, g, Rect(x: slot.minX + slot.width * 0.1 + Double(g) * barW, y: min(top, zeroY), width: barW, height: abs(zeroY - top))))
+            }
+        }
+        return out
+    }
+
     public func draw(on canvas: Canvas, in rect: Rect) throws {
         let body = Layout.title(title, on: canvas, in: rect)
         var lo = 0.0, hi = 0.0
@@ -63,41 +107,30 @@ public struct BarChart: FigureKind {
             }
         }
         let fs = canvas.fontSize
-        let frame = PlotFrame.layout(on: canvas, in: body, x: .categories(categories), xTitle: xTitle,
-                                     yTitle: axisTitle(yTitle, unit: unit)) {
-            Axis.linear(lo, hi, maxTicks: Axis.tickBudget(length: $0, fontSize: fs), includeZero: true)
-        }
+        let entries = groups.count > 1
+            ? groups.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .box(alpha: 1)) } : []
+        let (frame, legend) = layoutWithLegend(on: canvas, in: body, entries: entries, layout: { area in
+            PlotFrame.layout(on: canvas, in: area, x: .categories(categories), xTitle: xTitle, yTitle: axisTitle(yTitle, unit: unit)) {
+                Axis.fitted(lo, hi, length: $0, on: canvas, horizontal: false, includeZero: true)
+            }
+        }, occupied: { frame in
+            bars(in: frame).flatMap { b in (0...10).map { Point(b.rect.midX, b.rect.minY + b.rect.height * Double($0) / 10) } }
+        })
         frame.drawGrid(on: canvas)
-        let zeroY = frame.yPosition(0)
-        var occupied: [Point] = []
-        for (c, _) in categories.enumerated() {
-            let slot = frame.categorySlot(c)
-            let band = slot.width * 0.8
-            let barW = band / Double(groups.count)
-            for (g, group) in groups.enumerated() {
-                let v = group.values[c]
-                guard v.isFinite else { continue }
-                let x = slot.minX + slot.width * 0.1 + Double(g) * barW
-                let top = frame.yPosition(v)
-                let r = Rect(x: x, y: min(top, zeroY), width: barW, height: abs(zeroY - top))
-                canvas.fill(r, OkabeIto.series(g))
-                for k in 0...10 { occupied.append(Point(r.midX, r.minY + r.height * Double(k) / 10)) }
-                if let e = group.errors?[c], e.isFinite, e > 0 {
-                    let a = frame.yPosition(v - e), b = frame.yPosition(v + e)
-                    let cap = min(barW * 0.3, fs * 0.5)
-                    canvas.line(Point(r.midX, a), Point(r.midX, b), .ink, width: 0.8)
-                    canvas.line(Point(r.midX - cap, a), Point(r.midX + cap, a), .ink, width: 0.8)
-                    canvas.line(Point(r.midX - cap, b), Point(r.midX + cap, b), .ink, width: 0.8)
-                    occupied.append(Point(r.midX, b))
-                }
+        for (c, g, r) in bars(in: frame) {
+            canvas.fill(r, OkabeIto.series(g))
+            let v = groups[g].values[c]
+            if let e = groups[g].errors?[c], e.isFinite, e > 0 {
+                let a = frame.yPosition(v - e), b = frame.yPosition(v + e)
+                let cap = min(r.width * 0.3, fs * 0.5)
+                canvas.line(Point(r.midX, a), Point(r.midX, b), .ink, width: 0.8)
+                canvas.line(Point(r.midX - cap, a), Point(r.midX + cap, a), .ink, width: 0.8)
+                canvas.line(Point(r.midX - cap, b), Point(r.midX + cap, b), .ink, width: 0.8)
             }
         }
-        if lo < 0 { canvas.line(Point(frame.plot.minX, zeroY), Point(frame.plot.maxX, zeroY), .ink, width: 0.5) }
+        if lo < 0 { canvas.line(Point(frame.plot.minX, frame.yPosition(0)), Point(frame.plot.maxX, frame.yPosition(0)), .ink, width: 0.5) }
         frame.drawAxes(on: canvas)
-        if groups.count > 1 {
-            let entries = groups.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .box(alpha: 1)) }
-            Legend.draw(on: canvas, entries: entries, in: frame.plot, avoiding: occupied)
-        }
+        legend.draw(on: canvas, entries: entries, plot: frame.plot)
     }
 }
 
@@ -160,8 +193,14 @@ public struct HeatMap: FigureKind {
     /// The colour-bar axis: limits exactly the colour limits, nice ticks inside them.
     func colorAxis(length: Double, fontSize: Double) -> Axis {
         let (lo, hi) = limits.resolve(values.values)
-        let t = Ticks.linear(lo, hi, maxCount: Axis.tickBudget(length: length, fontSize: fontSize))
-        let inside = zip(t.values, t.labels).filter { $0.0 >= lo - 1e-9 * (hi - lo) && $0.0 <= hi + 1e-9 * (hi - lo) }
+        // Ticks must lie inside the colour limits: take more candidate ticks until at least three fall inside.
+        let budget = Axis.tickBudget(length: length, fontSize: fontSize, spacing: 3)
+        var inside: [(Double, String)] = []
+        for n in budget...(budget + 8) {
+            let t = Ticks.linear(lo, hi, maxCount: n)
+            inside = zip(t.values, t.labels).filter { $0.0 >= lo - 1e-9 * (hi - lo) && $0.0 <= hi + 1e-9 * (hi - lo) }
+            if inside.count >= min(3, budget) { break }
+        }
         return Axis(low: lo, high: hi, isLog: false, ticks: inside.map(\.0), labels: inside.map(\.1))
     }
 
@@ -298,16 +337,17 @@ public struct LinePlot: FigureKind {
 
     public func draw(on canvas: Canvas, in rect: Rect) throws {
         let body = Layout.title(title, on: canvas, in: rect)
-        let fs = canvas.fontSize
         let xs = series.flatMap(\.x).filter(\.isFinite)
         let ys = series.flatMap(\.y).filter { $0.isFinite && (!logY || $0 > 0) }
-        let xAxis = Axis.linear(xs.min() ?? 0, xs.max() ?? 1, maxTicks: Axis.tickBudget(length: body.width, fontSize: fs, spacing: 7))
-        let frame = PlotFrame.layout(on: canvas, in: body, x: .numeric(xAxis), xTitle: xTitle, yTitle: yTitle) { h in
-            logY ? Axis.log(ys.min() ?? 1, ys.max() ?? 10, maxTicks: Axis.tickBudget(length: h, fontSize: fs))
-                 : Axis.linear(ys.min() ?? 0, ys.max() ?? 1, maxTicks: Axis.tickBudget(length: h, fontSize: fs))
-        }
+        let entries = (series.count > 1 || !(series.first?.name.isEmpty ?? true))
+            ? series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .line(dash: seriesDash($0.offset))) } : []
+        let (frame, legend) = layoutWithLegend(on: canvas, in: body, entries: entries, layout: { area in
+            let xAxis = Axis.fitted(xs.min() ?? 0, xs.max() ?? 1, length: area.width * 0.85, on: canvas, horizontal: true)
+            return PlotFrame.layout(on: canvas, in: area, x: .numeric(xAxis), xTitle: xTitle, yTitle: yTitle) { h in
+                Axis.fitted(ys.min() ?? (logY ? 1 : 0), ys.max() ?? (logY ? 10 : 1), length: h, on: canvas, horizontal: false, log: logY)
+            }
+        }, occupied: { frame in points(in: frame).flatMap { $0 } })
         frame.drawGrid(on: canvas)
-        var all: [Point] = []
         canvas.clipped(to: frame.plot.inset(-1)) {
             for (i, s) in series.enumerated() {
                 // Break the line at missing values (NaN, or ≤ 0 on a log axis).
@@ -316,22 +356,33 @@ public struct LinePlot: FigureKind {
                 for (x, y) in zip(s.x, s.y) {
                     guard x.isFinite, y.isFinite, !logY || y > 0 else { flush(); continue }
                     let p = frame.point(x: x, y: y)
-                    run.append(p); all.append(p)
+                    run.append(p)
                     if markers { canvas.circle(center: p, radius: 1.6, fill: OkabeIto.series(i)) }
                 }
                 flush()
             }
         }
         frame.drawAxes(on: canvas)
-        if series.count > 1 || !(series.first?.name.isEmpty ?? true) {
-            let entries = series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .line(dash: seriesDash($0.offset))) }
-            Legend.draw(on: canvas, entries: entries, in: frame.plot, avoiding: all)
+        legend.draw(on: canvas, entries: entries, plot: frame.plot)
+    }
+
+    /// Canvas points of every drawable data point, per series, plus points along the segments (for legend placement).
+    func points(in frame: PlotFrame) -> [[Point]] {
+        series.map { s in
+            var out: [Point] = []
+            var prev: Point?
+            for (x, y) in zip(s.x, s.y) {
+                guard x.isFinite, y.isFinite, !logY || y > 0 else { prev = nil; continue }
+                let p = frame.point(x: x, y: y)
+                if let q = prev { for k in 1...4 { let t = Double(k) / 5; out.append(Point(q.x + (p.x - q.x) * t, q.y + (p.y - q.y) * t)) } }
+                out.append(p); prev = p
+            }
+            return out
         }
     }
 }
 
 // MARK: - Histogram
-
 public struct HistogramSeries: Codable, Equatable, Sendable {
     public var name: String
     public var values: [Double]
@@ -398,37 +449,41 @@ public struct Histogram: FigureKind {
 
     public func draw(on canvas: Canvas, in rect: Rect) throws {
         let body = Layout.title(title, on: canvas, in: rect)
-        let fs = canvas.fontSize
         let (edges, counts) = binned()
         let maxCount = counts.flatMap { $0 }.max() ?? 1
-        let xAxis = Axis.linear(edges.first!, edges.last!, maxTicks: Axis.tickBudget(length: body.width, fontSize: fs, spacing: 7))
-        let frame = PlotFrame.layout(on: canvas, in: body, x: .numeric(xAxis), xTitle: xTitle, yTitle: yTitle) { h in
-            Axis.linear(0, Double(max(1, maxCount)), maxTicks: Axis.tickBudget(length: h, fontSize: fs), includeZero: true)
-        }
-        frame.drawGrid(on: canvas)
         let alpha = series.count > 1 ? 0.5 : 0.9
-        var occupied: [Point] = []
-        for (s, c) in counts.enumerated() {
-            let color = OkabeIto.series(s)
-            for b in 0..<c.count where c[b] > 0 {
+        let entries = series.count > 1
+            ? series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .box(alpha: alpha)) } : []
+        let (frame, legend) = layoutWithLegend(on: canvas, in: body, entries: entries, layout: { area in
+            let xAxis = Axis.fitted(edges.first!, edges.last!, length: area.width * 0.85, on: canvas, horizontal: true)
+            return PlotFrame.layout(on: canvas, in: area, x: .numeric(xAxis), xTitle: xTitle, yTitle: yTitle) { h in
+                Axis.fitted(0, Double(max(1, maxCount)), length: h, on: canvas, horizontal: false, includeZero: true)
+            }
+        }, occupied: { frame in
+            counts.flatMap { c in (0..<c.count).filter { c[$0] > 0 }.flatMap { b -> [Point] in
                 let p0 = frame.point(x: edges[b], y: Double(c[b])), p1 = frame.point(x: edges[b + 1], y: 0)
-                let r = Rect(x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y)
-                canvas.fill(r, color, alpha: alpha)
-                for k in 0...6 { occupied.append(Point(r.midX, r.minY + r.height * Double(k) / 6)) }
+                return (0...6).map { Point((p0.x + p1.x) / 2, p0.y + (p1.y - p0.y) * Double($0) / 6) }
+            } }
+        })
+        frame.drawGrid(on: canvas)
+        canvas.clipped(to: frame.plot) {
+            for (s, c) in counts.enumerated() {
+                let color = OkabeIto.series(s)
+                for b in 0..<c.count where c[b] > 0 {
+                    let p0 = frame.point(x: edges[b], y: Double(c[b])), p1 = frame.point(x: edges[b + 1], y: 0)
+                    canvas.fill(Rect(x: p0.x, y: p0.y, width: p1.x - p0.x, height: p1.y - p0.y), color, alpha: alpha)
+                }
+                // Outline of the series' bars as one step line, so overlaps stay readable.
+                var step: [Point] = [frame.point(x: edges[0], y: 0)]
+                for b in 0..<c.count {
+                    step.append(frame.point(x: edges[b], y: Double(c[b])))
+                    step.append(frame.point(x: edges[b + 1], y: Double(c[b])))
+                }
+                step.append(frame.point(x: edges[c.count], y: 0))
+                canvas.polyline(step, color, width: 0.8)
             }
-            // Outline of the series' bars as one step line, so overlaps stay readable.
-            var step: [Point] = [frame.point(x: edges[0], y: 0)]
-            for b in 0..<c.count {
-                step.append(frame.point(x: edges[b], y: Double(c[b])))
-                step.append(frame.point(x: edges[b + 1], y: Double(c[b])))
-            }
-            step.append(frame.point(x: edges[c.count], y: 0))
-            canvas.polyline(step, color, width: 0.8)
         }
         frame.drawAxes(on: canvas)
-        if series.count > 1 {
-            let entries = series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .box(alpha: alpha)) }
-            Legend.draw(on: canvas, entries: entries, in: frame.plot, avoiding: occupied)
-        }
+        legend.draw(on: canvas, entries: entries, plot: frame.plot)
     }
 }

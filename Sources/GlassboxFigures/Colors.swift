@@ -56,9 +56,9 @@ public enum ColorMapName: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// A continuous colour map as a 256-entry table, looked up with linear interpolation in sRGB.
+/// A continuous colour map: piecewise-linear in sRGB through anchor colours, also sampled as a 256-entry table.
 ///
-/// The tables are generated here (piecewise-linear in sRGB) from published anchor colours:
+/// The maps are generated here (piecewise-linear in sRGB) from published anchor colours:
 /// - viridis: the ten evenly spaced colours `viridis(10)` of the viridis definition (van der Walt & Smith, CC0)
 ///   plus its documented quartile stops (#3b528b, #21918c, #5ec962);
 /// - cividis: the ten evenly spaced colours of Nuñez, Anderton & Renslow (2018);
@@ -67,6 +67,9 @@ public enum ColorMapName: String, Codable, Sendable, CaseIterable {
 /// 8-bit steps, which is invisible in a figure and exact at every anchor.
 public struct ColorMap: Sendable, Equatable {
     public let name: String
+    /// The anchors the map is defined by (position 0…1, colour), sorted.
+    public let anchors: [(position: Double, color: RGB)]
+    /// The map sampled at 256 evenly spaced points (for export and colour bars).
     public let table: [RGB]
 
     public init(name: String, anchors: [(position: Double, color: RGB)], entries: Int = 256) {
@@ -80,9 +83,10 @@ public struct ColorMap: Sendable, Equatable {
             while k < sorted.count - 2 && t > sorted[k + 1].position { k += 1 }
             let a = sorted[k], b = sorted[k + 1]
             let f = b.position > a.position ? max(0, min(1, (t - a.position) / (b.position - a.position))) : 0
-            table.append(RGB.mix(a.color, b.color, f))
+            table.append(RGB.mix(a.color, b.color, f))   // same formula as color(at:)
         }
         self.name = name
+        self.anchors = sorted
         self.table = table
     }
 
@@ -94,12 +98,15 @@ public struct ColorMap: Sendable, Equatable {
         self.init(name: name, anchors: anchors)
     }
 
-    /// Colour at `t` in 0…1 (clamped; NaN gives the low end).
+    /// Colour at `t` in 0…1 (clamped; NaN gives the low end): linear in sRGB between the anchors, so exact at them.
     public func color(at t: Double) -> RGB {
-        guard t.isFinite else { return t == .infinity ? table[table.count - 1] : table[0] }
-        let x = max(0, min(1, t)) * Double(table.count - 1)
-        let i = min(Int(x), table.count - 2)
-        return RGB.mix(table[i], table[i + 1], x - Double(i))
+        guard t.isFinite else { return t == .infinity ? anchors[anchors.count - 1].color : anchors[0].color }
+        let x = max(0, min(1, t))
+        var k = 0
+        while k < anchors.count - 2 && x > anchors[k + 1].position { k += 1 }
+        let a = anchors[k], b = anchors[k + 1]
+        let f = b.position > a.position ? max(0, min(1, (x - a.position) / (b.position - a.position))) : 0
+        return RGB.mix(a.color, b.color, f)
     }
 
     public static func == (a: ColorMap, b: ColorMap) -> Bool { a.name == b.name && a.table == b.table }

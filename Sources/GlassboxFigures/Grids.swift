@@ -80,8 +80,7 @@ public struct FilterGrid: FigureKind {
     }
 
     private func titleSpace(on canvas: Canvas, in rect: Rect) -> Rect {
-        guard let title, !title.isEmpty else { return rect }
-        return rect.inset(top: canvas.measure(title, size: canvas.fontSize * 1.15, bold: true).height + canvas.fontSize * 0.4)
+        rect.inset(top: Layout.titleHeight(title, on: canvas))
     }
 
     /// The display value (0…1) of every raw value of `filter`.
@@ -198,9 +197,8 @@ public struct WeightImages: FigureKind {
     }
 
     public func cellFrames(on canvas: Canvas, in rect: Rect) -> [Rect] {
-        var body = rect
-        if let title, !title.isEmpty { body = body.inset(top: canvas.measure(title, size: canvas.fontSize * 1.15, bold: true).height + canvas.fontSize * 0.4) }
-        body = body.inset(bottom: canvas.measure(caption, size: canvas.fontSize * 0.9).height + canvas.fontSize * 0.4)
+        let body = rect.inset(top: Layout.titleHeight(title, on: canvas),
+                              bottom: Layout.captionHeight(caption, on: canvas, width: rect.width))
         return ImageCells.frames(on: canvas, in: body, count: rows, columns: columns,
                                  aspect: Double(imageWidth) / Double(imageHeight), hasLabels: labels != nil)
     }
@@ -259,8 +257,7 @@ public struct ImageGrid: FigureKind {
     }
 
     public func cellFrames(on canvas: Canvas, in rect: Rect) -> [Rect] {
-        var body = rect
-        if let title, !title.isEmpty { body = body.inset(top: canvas.measure(title, size: canvas.fontSize * 1.15, bold: true).height + canvas.fontSize * 0.4) }
+        let body = rect.inset(top: Layout.titleHeight(title, on: canvas))
         let f = images[0]
         return ImageCells.frames(on: canvas, in: body, count: images.count, columns: columns,
                                  aspect: Double(f.width) / Double(f.height), hasLabels: labels != nil)
