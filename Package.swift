@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CMalloc"], swiftSettings: fast),
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
-        .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo"], swiftSettings: fast),
+        .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
         .executableTarget(name: "GlassboxCLI", dependencies: [
             "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
