@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
-        .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"]),
+        .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]
 )

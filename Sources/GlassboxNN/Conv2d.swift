@@ -100,7 +100,7 @@ public final class Conv2d: Layer {
         let workers = min(Parallel.threads, g.n, maxWorkers)
         let L = layout(g)
         let bufs = scratch.pointers(workers: workers, count: L.total)
-        let (cin, kk, st, pd, cout) = (inChannels, kernel, stride, padding, outChannels)
+        let cout = outChannels
         return Tensor(uninitializedShape: [g.n, outChannels, g.oh, g.ow]) { y, _ in
             x.withUnsafeBufferPointer { xs in
                 weight.value.withUnsafeBufferPointer { w in
