@@ -1,3 +1,0 @@
-import XCTest
-@testable import GlassboxCore
-final class PlaceholderCoreTests: XCTestCase { func testNothing() {} }

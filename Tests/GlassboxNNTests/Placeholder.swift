@@ -1,3 +1,0 @@
-import XCTest
-@testable import GlassboxNN
-final class PlaceholderNNTests: XCTestCase { func testNothing() {} }
