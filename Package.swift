@@ -3,7 +3,14 @@ import PackageDescription
 
 // Release builds of the numeric targets are what users and `make test` run; -Ounchecked removes
 // bounds checks from the hot loops, which are written over raw pointers anyway.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Haswell level (AVX2 + FMA, every x86 server since 2013) lets the explicit 8-wide SIMD loops compile to single
+// 256-bit instructions instead of pairs of SSE ones.
+#if arch(x86_64)
+let cpu = ["-target-cpu", "haswell"]
+#else
+let cpu: [String] = []
+#endif
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + cpu, .when(configuration: .release))]
 
 let package = Package(
     name: "Glassbox",

@@ -13,12 +13,12 @@ public enum Ops {
     }
 
     public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] = x[i] > 0 ? x[i] : 0 }
+        Vector.relu(x, y, n)
     }
 
     /// dx = dy where y > 0 (y is the ReLU output).
     public static func reluBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { dx[i] = y[i] > 0 ? dy[i] : 0 }
+        Vector.reluBackward(y: y, dy: dy, dx: dx, n)
     }
 
     public static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
@@ -62,10 +62,7 @@ public enum Ops {
 
     /// Column sums of a `[rows, cols]` matrix, accumulated into `out` (`out[j] += Σ_r m[r, j]`).
     public static func accumulateColumnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = m + r * cols
-            for j in 0..<cols { out[j] += row[j] }
-        }
+        for r in 0..<rows { Vector.add(m + r * cols, into: out, cols) }
     }
 
     // MARK: loss
@@ -177,6 +174,65 @@ public enum Ops {
         }
     }
 
+    /// The transpose layout of `im2colPadded`: one row of `c·kh·kw` values per output position (`[oh·ow, K]`),
+    /// so that a single position's patch is contiguous. Stride 1, from a zero-padded image.
+    ///
+    /// For kernels up to 8 wide each kernel row is moved as one 8-wide vector: the 8 − kw extra lanes land
+    /// where the next write goes (or in the 8 floats of slack after the buffer, which the caller provides),
+    /// and the reads may run up to 7 floats past the padded image (slack again).
+    public static func im2rowPadded(_ padded: UnsafePointer<Float>, c: Int, ph: Int, pw: Int, kh: Int, kw: Int,
+                                    dst: UnsafeMutablePointer<Float>) {
+        let oh = ph - kh + 1, ow = pw - kw + 1, k = c * kh * kw
+        let wide = kw <= 8
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                var out = dst + (oy * ow + ox) * k
+                for ci in 0..<c {
+                    var src = padded + (ci * ph + oy) * pw + ox
+                    for _ in 0..<kh {
+                        if wide {
+                            Vector.store(Vector.load(src, 0), out, 0)
+                        } else {
+                            for j in 0..<kw { out[j] = src[j] }
+                        }
+                        out += kw
+                        src += pw
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adjoint of `im2rowPadded`: adds each position's patch back into a padded `[c, ph, pw]` buffer.
+    /// Narrow kernels add with 8-wide vectors whose extra lanes add zero (reads and rewrites of the same
+    /// values, inside the caller's slack).
+    public static func row2imPadded(_ rows: UnsafePointer<Float>, c: Int, ph: Int, pw: Int, kh: Int, kw: Int,
+                                    dst: UnsafeMutablePointer<Float>) {
+        let oh = ph - kh + 1, ow = pw - kw + 1, k = c * kh * kw
+        let wide = kw <= 8
+        var lanes = SIMDMask<SIMD8<Int32>>()
+        for j in 0..<8 { lanes[j] = j < kw }
+        let zero = SIMD8<Float>(repeating: 0)
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                var src = rows + (oy * ow + ox) * k
+                for ci in 0..<c {
+                    var out = dst + (ci * ph + oy) * pw + ox
+                    for _ in 0..<kh {
+                        if wide {
+                            let add = zero.replacing(with: Vector.load(src, 0), where: lanes)
+                            Vector.store(Vector.load(UnsafePointer(out), 0) + add, out, 0)
+                        } else {
+                            for j in 0..<kw { out[j] += src[j] }
+                        }
+                        src += kw
+                        out += pw
+                    }
+                }
+            }
+        }
+    }
+
     /// Writes `[c, h, w]` into the interior of a zero-bordered `[c, h + 2p, w + 2p]` buffer (borders zeroed too).
     public static func pad(_ src: UnsafePointer<Float>, c: Int, h: Int, w: Int, padding p: Int, dst: UnsafeMutablePointer<Float>) {
         let ph = h + 2 * p, pw = w + 2 * p
@@ -198,10 +254,7 @@ public enum Ops {
             for ki in 0..<kh {
                 for kj in 0..<kw {
                     let row = cols + ((ci * kh + ki) * kw + kj) * ld
-                    for oy in 0..<oh {
-                        let d = plane + (oy + ki) * pw + kj, s = row + oy * ow
-                        for x in 0..<ow { d[x] += s[x] }
-                    }
+                    for oy in 0..<oh { Vector.add(row + oy * ow, into: plane + (oy + ki) * pw + kj, ow) }
                 }
             }
         }

@@ -32,12 +32,10 @@ public final class ReLU: ElementwiseActivation, Layer {
     public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
         guard needInputGradient else { return nil }
         precondition(dy.shape == output.shape, "gradient shape \(dy.shape) differs from output \(output.shape)")
-        // Written out (not through `derive`) so the loop vectorises: this runs over every conv activation.
         return Tensor(uninitializedShape: dy.shape) { dx, n in
             output.withUnsafeBufferPointer { yb in
                 dy.withUnsafeBufferPointer { gb in
-                    let y = yb.baseAddress!, g = gb.baseAddress!
-                    for i in 0..<n { dx[i] = y[i] > 0 ? g[i] : 0 }
+                    Ops.reluBackward(y: yb.baseAddress!, dy: gb.baseAddress!, dx: dx, n)
                 }
             }
         }

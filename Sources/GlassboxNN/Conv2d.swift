@@ -2,10 +2,18 @@ import GlassboxCore
 
 /// 2-D convolution (cross-correlation, as PyTorch) with weight `[out, in, kh, kw]`, stride and zero padding.
 ///
-/// Implemented per sample as im2col + one GEMM, with samples split across `Parallel.threads` workers that each
-/// call single-threaded BLAS (calling threaded BLAS from several threads at once makes them fight over cores).
-/// The columns are rebuilt in `backward` instead of stored: they are as large as the input times k², and
-/// rebuilding them keeps each worker's data in cache.
+/// Stride 1 (the common case) works on the zero-padded image unfolded one output position per row
+/// ("im2row", `[P, K]` with P = oh·ow positions and K = in·kh·kw taps):
+/// - forward: `y_s = W · rows_sᵀ` per sample (one GEMM); in training the rows are kept for backward;
+/// - backward: when a sample's output gradient is sparse (behind ReLU and max pooling at most a quarter of
+///   it is non-zero) only the non-zeros are visited: each g at (c, p) adds g·rows[p] to dW[c] and g·W[c] to
+///   the gradient of rows[p] (contiguous 8-wide loops); otherwise two GEMMs. Both give the same numbers up to
+///   summation order, and the choice depends only on the data, so runs stay deterministic. The rows are
+///   rebuilt in backward rather than kept (they are k² times the input; rebuilding them in cache was faster).
+/// Other strides use the classic im2col layout and dense GEMMs.
+///
+/// Samples are split across `Parallel.threads` workers that each call single-threaded BLAS (calling threaded
+/// BLAS from several threads at once makes them fight over the cores).
 public final class Conv2d: Layer {
     public let kind = "conv"
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -52,71 +60,80 @@ public final class Conv2d: Layer {
         return [outChannels, oh, ow]
     }
 
-    private func geometry(_ x: Tensor) -> (n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int) {
+    /// Sizes of one batch and the offsets inside a worker's scratch memory.
+    private struct Plan {
+        let n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int, ph: Int, pw: Int
+        let plane: Int, inPlane: Int, outPlane: Int, unfolded: Int, padded: Int
+        let rows: Bool
+        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8
+        var dUnfolded: Int { unfolded + 8 }
+        var dw: Int { 2 * unfolded + 16 }
+        func db(_ wCount: Int) -> Int { dw + wCount }
+        func pad(_ wCount: Int, _ cout: Int) -> Int { db(wCount) + cout }
+        func padDx(_ wCount: Int, _ cout: Int) -> Int { pad(wCount, cout) + padded + 8 }
+        func total(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+    }
+
+    private func plan(_ x: Tensor) -> Plan {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "conv expects [N, \(inChannels), H, W], got \(x.shape)")
         let h = x.shape[2], w = x.shape[3]
-        return (x.shape[0], h, w, Ops.outSize(h, kernel: kernel, stride: stride, padding: padding),
-                Ops.outSize(w, kernel: kernel, stride: stride, padding: padding), inChannels * kernel * kernel)
-    }
-
-    /// Offsets inside one worker's scratch: columns, column gradient, dW and db accumulators, padded input,
-    /// padded input gradient. `fast` selects the padded, vectorised unfolding (stride 1, rows of ≥ 8 outputs).
-    private func layout(_ g: (n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int))
-        -> (fast: Bool, dw: Int, db: Int, pad: Int, padDx: Int, total: Int) {
-        let col = g.k * g.oh * g.ow
-        let padSize = inChannels * (g.h + 2 * padding) * (g.w + 2 * padding)
-        let dw = 2 * col, db = dw + weight.value.count, pad = db + outChannels, padDx = pad + padSize
-        return (stride == 1 && g.ow >= 8, dw, db, pad, padDx, padDx + padSize)
-    }
-
-    /// im2col of one sample into `cols`, through the padded fast path when it applies.
-    @inline(__always)
-    private func unfold(_ x: UnsafePointer<Float>, _ g: (n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int),
-                        cols: UnsafeMutablePointer<Float>, padBuf: UnsafeMutablePointer<Float>) {
-        if stride == 1 && g.ow >= 8 {
-            Ops.pad(x, c: inChannels, h: g.h, w: g.w, padding: padding, dst: padBuf)
-            Ops.im2colPadded(padBuf, c: inChannels, ph: g.h + 2 * padding, pw: g.w + 2 * padding, kh: kernel, kw: kernel,
-                             dst: cols, ld: g.oh * g.ow)
-        } else {
-            Ops.im2col(x, c: inChannels, h: g.h, w: g.w, kh: kernel, kw: kernel, stride: stride, padding: padding,
-                       dst: cols, ld: g.oh * g.ow)
-        }
+        let oh = Ops.outSize(h, kernel: kernel, stride: stride, padding: padding)
+        let ow = Ops.outSize(w, kernel: kernel, stride: stride, padding: padding)
+        let k = inChannels * kernel * kernel
+        let ph = h + 2 * padding, pw = w + 2 * padding
+        return Plan(n: x.shape[0], h: h, w: w, oh: oh, ow: ow, k: k, ph: ph, pw: pw, plane: oh * ow, inPlane: inChannels * h * w,
+                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1)
     }
 
     /// Runs `body` on contiguous sample ranges, one per worker, with BLAS single-threaded inside.
-    private func perWorker(_ n: Int, _ body: (Int, Range<Int>) -> Void) {
+    private func perWorker(_ n: Int, _ body: (Int, Range<Int>) -> Void) -> Int {
         let workers = min(Parallel.threads, n, maxWorkers)
-        if workers <= 1 { body(0, 0..<n); return }
+        if workers <= 1 { body(0, 0..<n); return 1 }
         let saved = BLAS.threads
         BLAS.threads = 1
         Parallel.forChunks(n, parts: workers, body)
         BLAS.threads = saved
+        return workers
+    }
+
+    private var workerCount: (Int) -> Int { { n in min(Parallel.threads, n, self.maxWorkers) } }
+
+    /// Unfolds sample `x` into `dst`: rows `[P, K]` (`asRows`, stride 1 only) or columns `[K, P]`.
+    @inline(__always)
+    private func unfold(_ x: UnsafePointer<Float>, _ p: Plan, asRows: Bool, dst: UnsafeMutablePointer<Float>,
+                        padBuf: UnsafeMutablePointer<Float>) {
+        if asRows {
+            Ops.pad(x, c: inChannels, h: p.h, w: p.w, padding: padding, dst: padBuf)
+            Ops.im2rowPadded(padBuf, c: inChannels, ph: p.ph, pw: p.pw, kh: kernel, kw: kernel, dst: dst)
+        } else if stride == 1 && p.ow >= 8 {
+            Ops.pad(x, c: inChannels, h: p.h, w: p.w, padding: padding, dst: padBuf)
+            Ops.im2colPadded(padBuf, c: inChannels, ph: p.ph, pw: p.pw, kh: kernel, kw: kernel, dst: dst, ld: p.plane)
+        } else {
+            Ops.im2col(x, c: inChannels, h: p.h, w: p.w, kh: kernel, kw: kernel, stride: stride, padding: padding, dst: dst, ld: p.plane)
+        }
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let g = geometry(x)
+        let p = plan(x)
         input = x
-        let plane = g.oh * g.ow, inPlane = inChannels * g.h * g.w, outPer = outChannels * plane
-        let workers = min(Parallel.threads, g.n, maxWorkers)
-        let L = layout(g)
-        let bufs = scratch.pointers(workers: workers, count: L.total)
-        let cout = outChannels
-        return Tensor(uninitializedShape: [g.n, outChannels, g.oh, g.ow]) { y, _ in
+        let wCount = weight.value.count, cout = outChannels
+        let bufs = scratch.pointers(workers: workerCount(p.n), count: p.total(wCount, cout))
+        let biasValues = bias?.value.scalars
+        return Tensor(uninitializedShape: [p.n, outChannels, p.oh, p.ow]) { y, _ in
             x.withUnsafeBufferPointer { xs in
                 weight.value.withUnsafeBufferPointer { w in
                     let wb = w.baseAddress!, xb = xs.baseAddress!
-                    let bb = bias?.value.scalars
-                    perWorker(g.n) { worker, range in
-                        do {
-                            let cols = bufs[worker], padBuf = cols + L.pad
-                            for s in range {
-                                self.unfold(xb + s * inPlane, g, cols: cols, padBuf: padBuf)
-                                let out = y + s * outPer
-                                if let bb {
-                                    for c in 0..<cout { (out + c * plane).update(repeating: bb[c], count: plane) }
-                                }
-                                BLAS.gemm(m: cout, n: plane, k: g.k, a: wb, b: cols, beta: bb == nil ? 0 : 1, c: out)
+                    _ = perWorker(p.n) { worker, range in
+                        let buf = bufs[worker], padBuf = buf + p.pad(wCount, cout)
+                        for s in range {
+                            let unfolded = buf
+                            self.unfold(xb + s * p.inPlane, p, asRows: false, dst: unfolded, padBuf: padBuf)
+                            let out = y + s * p.outPlane
+                            if let biasValues {
+                                for c in 0..<cout { (out + c * p.plane).update(repeating: biasValues[c], count: p.plane) }
                             }
+                            // y = W · cols   ([out, K] · [K, P])
+                            BLAS.gemm(m: cout, n: p.plane, k: p.k, a: wb, b: unfolded, beta: biasValues == nil ? 0 : 1, c: out)
                         }
                     }
                 }
@@ -125,56 +142,35 @@ public final class Conv2d: Layer {
     }
 
     public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
-        let g = geometry(input)
-        precondition(dy.shape == [g.n, outChannels, g.oh, g.ow], "conv gradient shape \(dy.shape) does not match output")
-        let plane = g.oh * g.ow, inPlane = inChannels * g.h * g.w, outPer = outChannels * plane
-        let workers = min(Parallel.threads, g.n, maxWorkers)
-        let wCount = weight.value.count
-        // Per worker: columns, column gradient, then private dW and db accumulators.
-        let colSize = g.k * plane
-        let L = layout(g)
-        let bufs = scratch.pointers(workers: workers, count: L.total)
-        let fast = L.fast
-        var dx = !needInputGradient ? Tensor(zeros: [0]) : fast ? Tensor(uninitializedShape: input.shape) { _, _ in } : Tensor(zeros: input.shape)
-        let (cin, kk, st, pd, cout) = (inChannels, kernel, stride, padding, outChannels)
-        let hasBias = bias != nil
+        let p = plan(input)
+        precondition(dy.shape == [p.n, outChannels, p.oh, p.ow], "conv gradient shape \(dy.shape) does not match output")
+        let wCount = weight.value.count, cout = outChannels
+        let workers = workerCount(p.n)
+        let bufs = scratch.pointers(workers: workers, count: p.total(wCount, cout))
+        var dx = !needInputGradient ? Tensor(zeros: [0])
+            : p.rows ? Tensor(uninitializedShape: input.shape) { _, _ in } : Tensor(zeros: input.shape)
         dy.withUnsafeBufferPointer { dys in
             input.withUnsafeBufferPointer { xs in
                 weight.value.withUnsafeBufferPointer { w in
                     dx.withUnsafeMutableBufferPointer { dxs in
                         let dyb = dys.baseAddress!, xb = xs.baseAddress!, wb = w.baseAddress!
                         let dxb = needInputGradient ? dxs.baseAddress : nil
-                        perWorker(g.n) { worker, range in
-                            do {
-                                let cols = bufs[worker], dcols = cols + colSize
-                                let dw = dcols + colSize, db = dw + wCount, padBuf = cols + L.pad, padDx = cols + L.padDx
-                                dw.update(repeating: 0, count: wCount + cout)
-                                for s in range {
-                                    let d = dyb + s * outPer
-                                    self.unfold(xb + s * inPlane, g, cols: cols, padBuf: padBuf)
-                                    // dW += dy_s · colsᵀ   ([out, P] · [P, K])
-                                    BLAS.gemm(transB: true, m: cout, n: g.k, k: plane, a: d, b: cols, beta: 1, c: dw)
-                                    if hasBias {
-                                        for c in 0..<cout {
-                                            let row = d + c * plane
-                                            var acc: Float = 0
-                                            for i in 0..<plane { acc += row[i] }
-                                            db[c] += acc
-                                        }
-                                    }
-                                    if let dxb {
-                                        // dcols = Wᵀ · dy_s   ([K, out] · [out, P]), then fold back onto the image.
-                                        BLAS.gemm(transA: true, m: g.k, n: plane, k: cout, a: wb, b: d, beta: 0, c: dcols)
-                                        if fast {
-                                            let ph = g.h + 2 * pd, pw = g.w + 2 * pd
-                                            padDx.update(repeating: 0, count: cin * ph * pw)
-                                            Ops.col2imPadded(dcols, ld: plane, c: cin, ph: ph, pw: pw, kh: kk, kw: kk, dst: padDx)
-                                            Ops.unpad(padDx, c: cin, h: g.h, w: g.w, padding: pd, dst: dxb + s * inPlane)
-                                        } else {
-                                            Ops.col2im(dcols, ld: plane, c: cin, h: g.h, w: g.w, kh: kk, kw: kk, stride: st,
-                                                       padding: pd, dst: dxb + s * inPlane)
-                                        }
-                                    }
+                        _ = perWorker(p.n) { worker, range in
+                            let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
+                            let dw = buf + p.dw, db = buf + p.db(wCount)
+                            let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)
+                            dw.update(repeating: 0, count: wCount + cout)
+                            for s in range {
+                                let d = dyb + s * p.outPlane
+                                // Unfolding again is cheaper than keeping a batch's rows: they are k² times the
+                                // input, and re-reading them from memory cost more than rebuilding them in cache.
+                                let unfolded = buf
+                                self.unfold(xb + s * p.inPlane, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
+                                let dxs = dxb.map { $0 + s * p.inPlane }
+                                if p.rows {
+                                    self.rowsBackward(d, p, rows: unfolded, wb: wb, dRows: dUnfolded, dw: dw, db: db, dx: dxs, padDx: padDx)
+                                } else {
+                                    self.columnsBackward(d, p, cols: unfolded, wb: wb, dCols: dUnfolded, dw: dw, db: db, dx: dxs)
                                 }
                             }
                         }
@@ -183,25 +179,86 @@ public final class Conv2d: Layer {
             }
         }
         // Reduce the workers' accumulators in a fixed order (deterministic).
+        let b0 = p.dw
         weight.grad.withUnsafeMutableBufferPointer { gw in
             gw.update(repeating: 0)
-            for wk in 0..<workers {
-                let dw = bufs[wk] + L.dw
-                for i in 0..<wCount { gw[i] += dw[i] }
-            }
+            for wk in 0..<workers { Vector.add(bufs[wk] + b0, into: gw.baseAddress!, wCount) }
         }
         if let bias {
             bias.grad.withUnsafeMutableBufferPointer { gb in
                 gb.update(repeating: 0)
-                for wk in 0..<workers {
-                    let db = bufs[wk] + L.db
-                    for i in 0..<outChannels { gb[i] += db[i] }
-                }
+                for wk in 0..<workers { Vector.add(bufs[wk] + p.db(wCount), into: gb.baseAddress!, cout) }
             }
         }
         weight.maskGradient()
         bias?.maskGradient()
         return needInputGradient ? dx : nil
+    }
+
+    /// True when fewer than a third of a sample's output gradients are non-zero.
+    @inline(__always)
+    static func isSparse(_ d: UnsafePointer<Float>, _ n: Int) -> Bool {
+        var nonzero = 0
+        for i in 0..<n where d[i] != 0 { nonzero += 1 }
+        return nonzero * 3 < n
+    }
+
+    /// One sample's backward pass on the row layout (stride 1).
+    @inline(__always)
+    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, rows: UnsafePointer<Float>, wb: UnsafePointer<Float>,
+                              dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                              dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
+        let k = p.k, plane = p.plane, cout = outChannels
+        if Conv2d.isSparse(d, p.outPlane) {
+            if dx != nil { dRows.update(repeating: 0, count: p.unfolded) }
+            // Positions of the non-zeros, gathered without branches (which the random pattern would mispredict).
+            let nz = UnsafeMutablePointer<Int32>.allocate(capacity: plane)
+            defer { nz.deallocate() }
+            for c in 0..<cout {
+                let gc = d + c * plane, wc = wb + c * k, dwc = dw + c * k
+                var count = 0
+                for q in 0..<plane {
+                    nz[count] = Int32(q)
+                    count &+= gc[q] != 0 ? 1 : 0
+                }
+                var bsum: Float = 0
+                for i in 0..<count {
+                    let q = Int(nz[i]), v = gc[q]
+                    bsum += v
+                    Vector.axpy(v, rows + q * k, dwc, k)
+                    if dx != nil { Vector.axpy(v, wc, dRows + q * k, k) }
+                }
+                db[c] += bsum
+            }
+        } else {
+            // dW += dy · rows   ([out, P] · [P, K])
+            BLAS.gemm(m: cout, n: k, k: plane, a: d, b: rows, beta: 1, c: dw)
+            for c in 0..<cout { db[c] += Vector.sum(d + c * plane, plane) }
+            // dRows = dyᵀ · W   ([P, out] · [out, K])
+            if dx != nil { BLAS.gemm(transA: true, m: plane, n: k, k: cout, a: d, b: wb, beta: 0, c: dRows) }
+        }
+        if let dx {
+            padDx.update(repeating: 0, count: p.padded)
+            Ops.row2imPadded(dRows, c: inChannels, ph: p.ph, pw: p.pw, kh: kernel, kw: kernel, dst: padDx)
+            Ops.unpad(padDx, c: inChannels, h: p.h, w: p.w, padding: padding, dst: dx)
+        }
+    }
+
+    /// One sample's backward pass on the column layout (strided convolutions).
+    @inline(__always)
+    private func columnsBackward(_ d: UnsafePointer<Float>, _ p: Plan, cols: UnsafePointer<Float>, wb: UnsafePointer<Float>,
+                                 dCols: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                                 dx: UnsafeMutablePointer<Float>?) {
+        let cout = outChannels
+        // dW += dy · colsᵀ   ([out, P] · [P, K])
+        BLAS.gemm(transB: true, m: cout, n: p.k, k: p.plane, a: d, b: cols, beta: 1, c: dw)
+        for c in 0..<cout { db[c] += Vector.sum(d + c * p.plane, p.plane) }
+        if let dx {
+            // dCols = Wᵀ · dy   ([K, out] · [out, P]), folded back onto the (zeroed) image gradient.
+            BLAS.gemm(transA: true, m: p.k, n: p.plane, k: cout, a: wb, b: d, beta: 0, c: dCols)
+            Ops.col2im(dCols, ld: p.plane, c: inChannels, h: p.h, w: p.w, kh: kernel, kw: kernel, stride: stride,
+                       padding: padding, dst: dx)
+        }
     }
 }
 

@@ -1,0 +1,62 @@
+/// Explicitly vectorised loops for the element-wise hot paths. The compiler does not vectorise these by
+/// itself: a conditional load cannot be if-converted, a float sum cannot be reordered, and row pointers
+/// that may alias get a scalar loop.
+public enum Vector {
+    @inlinable @inline(__always) public static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inlinable @inline(__always) public static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// y = max(x, 0)
+    @inlinable
+    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        let zero = SIMD8<Float>(repeating: 0)
+        while i + 8 <= n { let v = load(x, i); store(v.replacing(with: zero, where: v .< zero), y, i); i += 8 }
+        while i < n { y[i] = x[i] > 0 ? x[i] : 0; i += 1 }
+    }
+
+    /// dx = dy where y > 0, else 0.
+    @inlinable
+    public static func reluBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        let zero = SIMD8<Float>(repeating: 0)
+        while i + 8 <= n {
+            let g = load(dy, i)
+            store(g.replacing(with: zero, where: load(y, i) .<= zero), dx, i)
+            i += 8
+        }
+        while i < n { let g = dy[i]; dx[i] = y[i] > 0 ? g : 0; i += 1 }
+    }
+
+    /// dst[i] += src[i]
+    @inlinable @inline(__always)
+    public static func add(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(dst, i) + load(src, i), dst, i); i += 8 }
+        while i < n { dst[i] += src[i]; i += 1 }
+    }
+
+    /// Σ x[i], accumulated in eight lanes (a fixed order, so the result is deterministic).
+    @inlinable @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n { acc += load(x, i); i += 8 }
+        var s = acc.sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// y[i] += a · x[i]
+    @inlinable @inline(__always)
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let av = SIMD8<Float>(repeating: a)
+        var i = 0
+        while i + 8 <= n { store(load(y, i).addingProduct(av, load(x, i)), y, i); i += 8 }
+        while i < n { y[i] += a * x[i]; i += 1 }
+    }
+}

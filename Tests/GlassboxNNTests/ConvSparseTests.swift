@@ -1,0 +1,44 @@
+import XCTest
+import GlassboxCore
+import GlassboxNN
+
+/// The conv layer's backward pass has a dense (GEMM) path and a sparse path used when most output gradients
+/// are zero (as behind ReLU + max pooling). Both must equal the textbook definition computed by direct loops.
+final class ConvSparseTests: XCTestCase {
+    /// dW[o][i][a][b] = Σ_{y,x} dY[o][y][x] · xpad[i][y+a][x+b];  dX = the adjoint. Stride 1.
+    func naiveBackward(x: Tensor, dy: Tensor, w: Tensor, padding p: Int) -> (dw: Tensor, dx: Tensor, db: Tensor) {
+        let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, k) = (w.shape[0], w.shape[2])
+        let (oh, ow) = (dy.shape[2], dy.shape[3])
+        var dw = Tensor(zeros: w.shape), dx = Tensor(zeros: x.shape), db = Tensor(zeros: [cout])
+        for s in 0..<n { for o in 0..<cout { for y in 0..<oh { for xo in 0..<ow {
+            let g = dy[s, o, y, xo]
+            if g == 0 { continue }
+            db[o] += g
+            for i in 0..<cin { for a in 0..<k { for b in 0..<k {
+                let iy = y + a - p, ix = xo + b - p
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                dw[o, i, a, b] += g * x[s, i, iy, ix]
+                dx[s, i, iy, ix] += g * w[o, i, a, b]
+            } } }
+        } } } }
+        return (dw, dx, db)
+    }
+
+    func testSparseAndDenseBackwardMatchTheDefinition() {
+        var g = SeededGenerator(seed: 21)
+        for (density, kernel, padding, width) in [(0.1, 5, 2, 12), (0.9, 5, 2, 12), (0.2, 3, 1, 6), (0.25, 9, 4, 10)] {
+            let conv = Conv2d(3, 4, kernel: kernel, padding: padding, using: &g)
+            let x = Tensor.normal([3, 3, 7, width], using: &g)
+            let y = conv.forward(x, training: true)
+            var dy = Tensor.normal(y.shape, using: &g)
+            for i in 0..<dy.count where g.uniform() > Float(density) { dy[flat: i] = 0 }
+            let dx = conv.backward(dy, needInputGradient: true)!
+            let ref = naiveBackward(x: x, dy: dy, w: conv.weight.value, padding: padding)
+            let what = "density \(density) k\(kernel)"
+            XCTAssertLessThan(conv.weight.grad.maxAbsDifference(ref.dw), 1e-3, what)
+            XCTAssertLessThan(dx.maxAbsDifference(ref.dx), 1e-3, what)
+            XCTAssertLessThan(conv.bias!.grad.maxAbsDifference(ref.db), 1e-4, what)
+        }
+    }
+}
