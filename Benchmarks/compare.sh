@@ -74,6 +74,11 @@ EOF
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 echo "compare.sh: load average before: $(load1) (on $(nproc) cores)" >&2
+if awk -v l="$(load1)" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "compare.sh: WARNING: the machine looks busy. With 2 threads on 2 cores, any other running" \
+         "process can slow either benchmark many times over (PyTorch's MLP was seen 30x slower);" \
+         "compare numbers from an idle machine only." >&2
+fi
 
 # --- Glassbox ---------------------------------------------------------------------------------
 echo "compare.sh: building GlassboxBench (release)..." >&2

@@ -15,6 +15,10 @@ both with cross-entropy loss. After untimed warm-up steps, a fixed number of sam
 
 (a workload that was not run is left out). Details go to stderr.
 
+The machine has 2 cores: with --threads 2, any other busy process (a compile, another benchmark)
+makes PyTorch's OpenMP threads wait on each other, and throughput drops by up to ~30x (MLP) —
+measure on an idle machine.
+
 Run with the venv made by Benchmarks/pytorch/setup.sh:
   Benchmarks/venv/bin/python Benchmarks/pytorch/bench.py --threads 2
 """
