@@ -269,7 +269,8 @@ public struct FigureStep: Step {
                                                 labels: (0..<conv.outChannels).map { "\($0)" }, title: title))
             let cols = try a.positiveInt("columns") ?? Int(Double(conv.outChannels).squareRoot().rounded(.up))
             let rows = (conv.outChannels + cols - 1) / cols
-            width = min(720, 60 + cols * 90); height = 40 + rows * 96
+            width = min(720, 40 + cols * 90)
+            height = 30 + rows * ((width - 40) / cols + 22)
         default: // weights
             let (_, model) = try ws.model(try a.requireString("model"))
             let lin = try layer(of: model, a, Linear.self, what: "a linear layer")
