@@ -354,3 +354,25 @@ final class HTMLTests: XCTestCase {
         }
     }
 }
+
+/// The complete example in reports/README.md parses and runs.
+final class ReadmeExampleTests: XCTestCase {
+    func testReadmeExampleRuns() throws {
+        try requireMNIST()
+        let readme = try readText((repoRoot as NSString).appendingPathComponent("reports/README.md"))
+        guard let start = readme.range(of: "````markdown\n"), let end = readme.range(of: "\n````", range: start.upperBound..<readme.endIndex) else {
+            return XCTFail("no example in reports/README.md")
+        }
+        let dir = try makeTempDir("readme")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = (dir as NSString).appendingPathComponent("digits.md")
+        try write(String(readme[start.upperBound..<end.lowerBound]), to: path)
+        let s = try Runner.run(recipe: path, options: options(out: (dir as NSString).appendingPathComponent("run"), parameters: ["epochs=1"]))
+        XCTAssertEqual(s.statistics.executed.count, 7)
+        XCTAssertEqual(s.manifest.figures.map(\.label), ["fig-samples", "fig-curves"])
+        XCTAssertEqual(s.manifest.tables.map(\.label), ["tbl-classes"])
+        XCTAssertGreaterThan(s.manifest.metrics.first { $0.name == "mlp.accuracy" }?.value ?? 0, 0.8)
+        let html = try readText(s.indexPath)
+        XCTAssertTrue(html.contains("A network with 32 hidden units, trained for 1 epochs"))
+    }
+}
