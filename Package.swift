@@ -17,10 +17,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
-        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
+        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -37,8 +40,15 @@ let package = Package(
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
-        .executableTarget(name: "GlassboxCLI", dependencies: [
+        // Recipes → runner with a per-cell cache → run folder (HTML + run.json). Templates ship as resources.
+        .target(name: "GlassboxReport", dependencies: [
             "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Ink", package: "Ink"),
+        ], resources: [.copy("Templates")]),
+        .executableTarget(name: "GlassboxCLI", dependencies: [
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN"],
@@ -47,6 +57,7 @@ let package = Package(
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
         .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
+        .testTarget(name: "GlassboxReportTests", dependencies: ["GlassboxReport", "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
     ],
     swiftLanguageModes: [.v5]
 )
