@@ -4,7 +4,7 @@ import GlassboxData
 import GlassboxNN
 
 // Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
-// Usage: GlassboxBench [--json] [--workload mlp|cnn|both] [--samples N]
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both] [--samples N] [--epochs E]
 let args = CommandLine.arguments
 let json = args.contains("--json")
 func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
@@ -23,10 +23,11 @@ func measure(spec: String, batch: Int, optimizer: OptimizerConfig, samples: Int,
     let warm = data.subset(Array(0..<(batch * 20)))
     try Trainer(model: model, config: TrainConfig(epochs: 1, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false)).fit(train: warm)
     let sub = data.limit(samples)
-    let t = Trainer(model: model, config: TrainConfig(epochs: 1, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false))
+    let epochs = Int(value("--epochs") ?? "") ?? 1
+    let t = Trainer(model: model, config: TrainConfig(epochs: epochs, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false))
     let start = Date()
     try t.fit(train: sub)
-    return Double(sub.count) / Date().timeIntervalSince(start)
+    return Double(sub.count * epochs) / Date().timeIntervalSince(start)
 }
 
 ProgressBar.quiet = true
