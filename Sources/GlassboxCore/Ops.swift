@@ -22,7 +22,7 @@ public enum Ops {
     }
 
     public static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] = sigmoid(x[i]) }
+        Vector.sigmoid(x, y, n)
     }
 
     /// dx = dy · y · (1 − y) (y is the sigmoid output).
