@@ -1,9 +1,9 @@
 # Glassbox: the README's two commands.
-#   make report   run the default report (until the report pipeline lands: train the default model, print metrics)
+#   make report   run the default report (reports/tour.md) into reports/site/tour/default/index.html
 #   make test     build in release mode and run every test
 #   make bench    training-throughput benchmark (and the PyTorch comparison when Benchmarks/venv exists)
 
-SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
+SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
 .PHONY: report test bench deps build
@@ -15,10 +15,10 @@ build: deps
 	swift build $(SWIFT_FLAGS)
 
 report: build
-	.build/release/glassbox train --model 'mlp 784-100-50-10 relu' --data fashion-mnist --epochs 5 \
-		--optimizer sgd --lr 0.1 --momentum 0.9 --schedule cosine:0.001 --seed 0 --out reports/site/default-mlp.safetensors
+	.build/release/glassbox run reports/tour.md
 
 test: deps
+	@bash scripts/install-deps.sh --optional chromium
 	swift build --build-tests $(SWIFT_FLAGS)
 	swift test --skip-build $(SWIFT_FLAGS)
 
