@@ -61,7 +61,7 @@ public enum Vector {
     }
 
     /// e^x for 8 lanes: range reduction x = n·ln2 + f with |f| ≤ ln2/2, a degree-6 polynomial for e^f and
-    /// the exponent n put into the float's bits. Relative error below 2e-7 on [−87, 88]; inputs outside are
+    /// the exponent n put into the float's bits. Relative error below 3e-7 (2.5 ulp) on [−87, 88]; inputs outside are
     /// clamped to it (the sigmoid that uses it saturates there anyway).
     @inlinable @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
