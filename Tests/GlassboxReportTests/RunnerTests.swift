@@ -315,38 +315,15 @@ final class HTMLTests: XCTestCase {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let chromium else { throw XCTSkip("chromium is not installed") }
         let s = try makeRun()
-        func requestedFiles(_ page: String) throws -> (files: [String], dom: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: chromium)
-            let profile = (dir as NSString).appendingPathComponent("profile-\(UUID().uuidString)")
-            p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=1",
-                           "--virtual-time-budget=3000", "--dump-dom", URL(fileURLWithPath: page).absoluteString]
-            let outPipe = Pipe(), errPipe = Pipe()
-            p.standardOutput = outPipe; p.standardError = errPipe
-            try p.run()
-            // Read stderr on another thread so neither pipe fills up.
-            nonisolated(unsafe) var err = Data()
-            let reader = Thread { err = errPipe.fileHandleForReading.readDataToEndOfFile() }
-            reader.start()
-            let out = outPipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            while !reader.isFinished { usleep(10_000) }
-            let marker = "FileURLLoader::Start: "
-            let files = String(decoding: err, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
-                guard let r = line.range(of: marker) else { return nil }
-                return URL(string: String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces))?.path
-            }
-            return (files, String(decoding: out, as: UTF8.self))
-        }
         // A page with a missing image proves the check sees a failed load.
         let broken = (s.runDirectory as NSString).appendingPathComponent("broken.html")
         try write("<!DOCTYPE html><html><body><img src=\"figures/missing.png\"></body></html>", to: broken)
-        let bad = try requestedFiles(broken)
+        let bad = try chromiumRequestedFiles(chromium, page: broken, scratch: dir)
         if !bad.files.contains(where: { $0.hasSuffix("figures/missing.png") }) {
             throw XCTSkip("this chromium does not log file loads at --v=1")
         }
         try FileManager.default.removeItem(atPath: broken)
-        let good = try requestedFiles(s.indexPath)
+        let good = try chromiumRequestedFiles(chromium, page: s.indexPath, scratch: dir)
         XCTAssertTrue(good.dom.contains("Figure"), "the page did not render: \(good.dom.prefix(500))")
         for f in good.files { XCTAssertTrue(FileManager.default.fileExists(atPath: f), "chromium asked for a missing file: \(f)") }
         for f in s.manifest.figures {
@@ -375,4 +352,30 @@ final class ReadmeExampleTests: XCTestCase {
         let html = try readText(s.indexPath)
         XCTAssertTrue(html.contains("A network with 32 hidden units, trained for 1 epochs"))
     }
+}
+
+/// Opens `page` in headless Chromium with verbose logging and returns every file it asked for
+/// ("FileURLLoader::Start: file://…") and the rendered DOM.
+func chromiumRequestedFiles(_ chromium: String, page: String, scratch dir: String) throws -> (files: [String], dom: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: chromium)
+    let profile = (dir as NSString).appendingPathComponent("profile-\(UUID().uuidString)")
+    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=1",
+                   "--virtual-time-budget=3000", "--dump-dom", URL(fileURLWithPath: page).absoluteString]
+    let outPipe = Pipe(), errPipe = Pipe()
+    p.standardOutput = outPipe; p.standardError = errPipe
+    try p.run()
+    // Read stderr on another thread so neither pipe fills up.
+    nonisolated(unsafe) var err = Data()
+    let reader = Thread { err = errPipe.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !reader.isFinished { usleep(10_000) }
+    let marker = "FileURLLoader::Start: "
+    let files = String(decoding: err, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
+        guard let r = line.range(of: marker) else { return nil }
+        return URL(string: String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces))?.path
+    }
+    return (files, String(decoding: out, as: UTF8.self))
 }
