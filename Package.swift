@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
+        .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI"]),
         .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
         .testTarget(name: "GlassboxReportTests", dependencies: ["GlassboxReport", "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
     ],

@@ -4,7 +4,7 @@ import GlassboxData
 import GlassboxNN
 
 // Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
-// Usage: GlassboxBench [--json] [--workload mlp|cnn|both] [--samples N] [--epochs E]
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both] [--samples N] [--epochs E] [--shards S]
 let args = CommandLine.arguments
 let json = args.contains("--json")
 func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
@@ -24,7 +24,9 @@ func measure(spec: String, batch: Int, optimizer: OptimizerConfig, samples: Int,
     try Trainer(model: model, config: TrainConfig(epochs: 1, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false)).fit(train: warm)
     let sub = data.limit(samples)
     let epochs = Int(value("--epochs") ?? "") ?? 1
-    let t = Trainer(model: model, config: TrainConfig(epochs: epochs, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false))
+    let shards = Int(value("--shards") ?? "") ?? 2
+    let t = Trainer(model: model, config: TrainConfig(epochs: epochs, batchSize: batch, optimizer: optimizer, evaluateEachEpoch: false,
+                                                      shards: shards))
     let start = Date()
     try t.fit(train: sub)
     return Double(sub.count * epochs) / Date().timeIntervalSince(start)

@@ -62,8 +62,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         ProgressBar.quiet = quiet
+        // Check every option before the (slow) data load.
         let spec = try ModelSpec.parse(model)
-        let (train, test) = try dataOptions.load(seed: seed)
+        let lrSchedule = try LRSchedule.parse(schedule)
         let opt: OptimizerConfig
         switch optimizer {
         case "sgd": opt = .sgd(lr: lr ?? 0.1, momentum: momentum, weightDecay: weightDecay)
@@ -76,8 +77,9 @@ struct TrainCommand: ParsableCommand {
             }
             return v
         }
+        let (train, test) = try dataOptions.load(seed: seed)
         let net = try Sequential(spec: spec, seed: seed)
-        let config = TrainConfig(epochs: epochs, batchSize: batchSize, optimizer: opt, schedule: try LRSchedule.parse(schedule),
+        let config = TrainConfig(epochs: epochs, batchSize: batchSize, optimizer: opt, schedule: lrSchedule,
                                  seed: seed, checkpointSteps: steps)
         let trainer = Trainer(model: net, config: config)
         trainer.onCheckpoint = { step, m in
