@@ -20,7 +20,7 @@ report: build
 test: deps
 	@bash scripts/install-deps.sh --optional chromium
 	swift build --build-tests $(SWIFT_FLAGS)
-	swift test --skip-build $(SWIFT_FLAGS)
+	swift test --skip-build --disable-swift-testing $(SWIFT_FLAGS)
 
 bench: build
 	bash Benchmarks/compare.sh
