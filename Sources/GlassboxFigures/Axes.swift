@@ -39,19 +39,22 @@ public struct Axis: Equatable, Sendable {
     /// The densest nice axis (at most 11 ticks) whose labels do not crowd: on a horizontal axis each label
     /// keeps about 1.5 em to its neighbours, on a vertical axis ticks are at least 1.8 line heights apart.
     public static func fitted(_ dataLow: Double, _ dataHigh: Double, length: Double, on canvas: Canvas,
-                              horizontal: Bool, log isLog: Bool = false, includeZero: Bool = false) -> Axis {
+                              horizontal: Bool, log isLog: Bool = false, includeZero: Bool = false,
+                              integerTicks: Bool = false) -> Axis {
         let fs = canvas.fontSize
         let lineH = canvas.measure("0", size: fs).height
         var fallback: Axis?
         for n in stride(from: 11, through: 2, by: -1) {
             let a = isLog ? Axis.log(dataLow, dataHigh, maxTicks: n) : Axis.linear(dataLow, dataHigh, maxTicks: n, includeZero: includeZero)
+            // Whole-number data (epochs, steps, counts) get whole-number ticks only.
+            if integerTicks && !isLog && a.ticks.contains(where: { $0 != $0.rounded() }) { continue }
             fallback = a
             guard a.ticks.count >= 2 else { return a }
             let gap = length / Double(a.ticks.count - 1)
             let need = horizontal ? (a.labels.map { canvas.measure($0, size: fs).width }.max() ?? 0) + fs * 1.5 : lineH * 1.8
             if gap >= need { return a }
         }
-        return fallback!
+        return fallback ?? (isLog ? Axis.log(dataLow, dataHigh, maxTicks: 2) : Axis.linear(dataLow, dataHigh, maxTicks: 2, includeZero: includeZero))
     }
 }
 

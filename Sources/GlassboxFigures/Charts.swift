@@ -342,7 +342,8 @@ public struct LinePlot: FigureKind {
         let entries = (series.count > 1 || !(series.first?.name.isEmpty ?? true))
             ? series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .line(dash: seriesDash($0.offset))) } : []
         let (frame, legend) = layoutWithLegend(on: canvas, in: body, entries: entries, layout: { area in
-            let xAxis = Axis.fitted(xs.min() ?? 0, xs.max() ?? 1, length: area.width * 0.85, on: canvas, horizontal: true)
+            let xAxis = Axis.fitted(xs.min() ?? 0, xs.max() ?? 1, length: area.width * 0.85, on: canvas, horizontal: true,
+                                    integerTicks: !xs.isEmpty && xs.allSatisfy { $0 == $0.rounded() })
             return PlotFrame.layout(on: canvas, in: area, x: .numeric(xAxis), xTitle: xTitle, yTitle: yTitle) { h in
                 Axis.fitted(ys.min() ?? (logY ? 1 : 0), ys.max() ?? (logY ? 10 : 1), length: h, on: canvas, horizontal: false, log: logY)
             }
