@@ -121,19 +121,9 @@ public enum Ops {
                             continue
                         }
                         let line = plane + iy * w
-                        if stride == 1 {
-                            // Valid ox range: 0 <= ox - padding + kj < w. Plain loops: these rows are short,
-                            // and a memcpy call per row cost more than the copy.
-                            let lo = min(ow, max(0, padding - kj)), hi = max(lo, min(ow, w + padding - kj))
-                            let shifted = line - padding + kj
-                            for ox in 0..<lo { out[ox] = 0 }
-                            for ox in lo..<hi { out[ox] = shifted[ox] }
-                            for ox in hi..<ow { out[ox] = 0 }
-                        } else {
-                            for ox in 0..<ow {
-                                let ix = ox * stride - padding + kj
-                                out[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
-                            }
+                        for ox in 0..<ow {
+                            let ix = ox * stride - padding + kj
+                            out[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
                         }
                     }
                 }
@@ -245,21 +235,6 @@ public enum Ops {
         }
     }
 
-    /// Adjoint of `im2colPadded`: accumulates columns into a padded `[c, ph, pw]` buffer (not cleared here).
-    public static func col2imPadded(_ cols: UnsafePointer<Float>, ld: Int, c: Int, ph: Int, pw: Int, kh: Int, kw: Int,
-                                    dst: UnsafeMutablePointer<Float>) {
-        let oh = ph - kh + 1, ow = pw - kw + 1
-        for ci in 0..<c {
-            let plane = dst + ci * ph * pw
-            for ki in 0..<kh {
-                for kj in 0..<kw {
-                    let row = cols + ((ci * kh + ki) * kw + kj) * ld
-                    for oy in 0..<oh { Vector.add(row + oy * ow, into: plane + (oy + ki) * pw + kj, ow) }
-                }
-            }
-        }
-    }
-
     /// Copies the interior of a padded `[c, h + 2p, w + 2p]` buffer into `[c, h, w]`.
     public static func unpad(_ src: UnsafePointer<Float>, c: Int, h: Int, w: Int, padding p: Int, dst: UnsafeMutablePointer<Float>) {
         let ph = h + 2 * p, pw = w + 2 * p
@@ -287,17 +262,9 @@ public enum Ops {
                         if iy < 0 || iy >= h { continue }
                         let line = plane + iy * w
                         let src = row + oy * ow
-                        if stride == 1 {
-                            let lo = max(0, padding - kj), hi = min(ow, w + padding - kj)
-                            if hi > lo {
-                                let base = line + (lo - padding + kj)
-                                for ox in lo..<hi { base[ox - lo] += src[ox] }
-                            }
-                        } else {
-                            for ox in 0..<ow {
-                                let ix = ox * stride - padding + kj
-                                if ix >= 0 && ix < w { line[ix] += src[ox] }
-                            }
+                        for ox in 0..<ow {
+                            let ix = ox * stride - padding + kj
+                            if ix >= 0 && ix < w { line[ix] += src[ox] }
                         }
                     }
                 }
