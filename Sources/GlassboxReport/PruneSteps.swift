@@ -219,7 +219,7 @@ public struct PruneFigureStep: Step {
             figure = .weightImages(try WeightImages(weight: lin.weight.value.rows(0..<count), imageHeight: side, imageWidth: side, mask: mask,
                                                     scale: .perImage, columns: columns, labels: nil, title: title))
             let rows = (count + columns - 1) / columns
-            height = 60 + rows * ((width - 20) / columns + 4)
+            height = 40 + rows * ((width - 20) / columns)
         case "regions":
             let (_, model) = try ws.model(try a.requireString("model"))
             let (lin, side) = try linear(model, a)
@@ -242,7 +242,7 @@ public struct PruneFigureStep: Step {
             let (lin, side) = try linear(model, a)
             let share = PruningMeasure.inputSurvival(lin.weight).map { $0 * 100 }
             figure = .heatMap(HeatMap(values: Matrix(rows: side, columns: side, values: share), rowTitle: "pixel row",
-                                      columnTitle: "pixel column", title: title, colorMap: .viridis, limits: .fixed(low: 0, high: 100),
+                                      columnTitle: "pixel column", title: title, colorMap: .viridis, limits: .fixed(low: 0, high: max(1, share.max() ?? 100)),
                                       colorBarTitle: "units keeping the pixel (%)"))
             width = 460; height = 400
         case "accuracy":
@@ -265,8 +265,13 @@ public struct PruneFigureStep: Step {
                 let v = lin.weight.value.scalars, m = lin.weight.mask?.scalars
                 series.append(HistogramSeries(name: n, values: v.indices.compactMap { i in (m?[i] ?? 1) != 0 ? Double(v[i]) : nil }))
             }
-            figure = .histogram(Histogram(series: series, bins: .count(try a.positiveInt("bins") ?? 80), title: title,
-                                          xTitle: "weight value (kept weights)", yTitle: "count"))
+            // Symmetric bins over ±(99.5th percentile of |w|) so a few outliers do not squeeze the bulk into a few bars.
+            let mags = series.flatMap(\.values).map(abs).filter(\.isFinite).sorted()
+            let limit = mags.isEmpty ? 1 : max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.995))], 1e-6)
+            let bins = try a.positiveInt("bins") ?? 80
+            let edges = (0...bins).map { -limit + 2 * limit * Double($0) / Double(bins) }
+            figure = .histogram(Histogram(series: series, bins: .edges(edges), title: title,
+                                          xTitle: "weight value (kept weights; outside ±99.5th percentile of |w| not shown)", yTitle: "count"))
         default: // unit-pruned
             var series: [HistogramSeries] = []
             for n in try list(a, "results", "result") {
