@@ -17,7 +17,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
-        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport"]),
+        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis", "GlassboxReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,15 +40,16 @@ let package = Package(
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
+        .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData"], swiftSettings: fast),
         // Recipes → runner with a per-cell cache → run folder (HTML + run.json). Templates ship as resources.
         .target(name: "GlassboxReport", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Ink", package: "Ink"),
         ], resources: [.copy("Templates")]),
         .executableTarget(name: "GlassboxCLI", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis", "GlassboxReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN"],
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
         .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI"]),
         .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
+        .testTarget(name: "GlassboxAnalysisTests", dependencies: ["GlassboxAnalysis", "GlassboxNN", "GlassboxData"]),
         .testTarget(name: "GlassboxReportTests", dependencies: ["GlassboxReport", "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,148 @@
+import Foundation
+import XCTest
+@testable import GlassboxAnalysis
+@testable import GlassboxCore
+@testable import GlassboxReport
+
+/// The `prune` and `prune-figure` steps in a small recipe on 600 + 200 MNIST test images.
+final class PruningStepTests: XCTestCase {
+    var dir = ""
+    override func setUpWithError() throws {
+        try requireMNIST()
+        dir = try makeTempDir("prune")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func recipe(pruneArgs: String = "amount: 0.5", extra: String = "") -> String {
+        """
+        ---
+        title: Pruning test
+        seed: 1
+        ---
+        ```glassbox
+        step: data
+        dataset: mnist
+        name: digits
+        resplit: 600:200
+        ```
+
+        ```glassbox
+        step: train
+        name: mlp
+        model: mlp 784-32-10 sigmoid
+        data: digits
+        epochs: 2
+        batch: 50
+        ```
+
+        ```glassbox
+        step: prune
+        model: mlp
+        name: mag
+        method: magnitude
+        \(pruneArgs)
+        rounds: 2
+        retrain-epochs: 1
+        ```
+
+        ```glassbox
+        step: prune
+        model: mlp
+        name: reg
+        method: regions
+        connectivity: 8
+        retrain-epochs: 1
+        ```
+
+        ```glassbox
+        #| label: fig-w
+        step: prune-figure
+        kind: weights
+        model: reg
+        count: 32
+        columns: 8
+        ```
+
+        ```glassbox
+        #| label: fig-r
+        step: prune-figure
+        kind: regions
+        model: reg
+        count: 8
+        connectivity: 8
+        ```
+
+        ```glassbox
+        #| label: fig-s
+        step: prune-figure
+        kind: sparsity
+        model: mag
+        ```
+
+        ```glassbox
+        #| label: fig-a
+        step: prune-figure
+        kind: accuracy
+        results: [mag, reg]
+        ```
+
+        ```glassbox
+        #| label: fig-h
+        step: prune-figure
+        kind: histogram
+        models: [mlp, mag]
+        ```
+
+        ```glassbox
+        #| label: fig-u
+        step: prune-figure
+        kind: unit-pruned
+        results: [mag, reg]
+        ```
+        \(extra)
+        """
+    }
+
+    func run(_ text: String) throws -> RunSummary {
+        let path = (dir as NSString).appendingPathComponent("prune.md")
+        try write(text, to: path)
+        return try Runner.run(recipe: path, options: options(out: (dir as NSString).appendingPathComponent("run")))
+    }
+
+    func testPruneStepsRunCacheAndKeepMasks() throws {
+        let first = try run(recipe())
+        XCTAssertEqual(first.statistics.executed, Array(1...10))
+        let html = try readText(first.indexPath)
+        XCTAssertTrue(html.contains("pruned by magnitude"), "summary text")
+        XCTAssertTrue(html.contains("Units of 0.weight"))
+        for f in ["fig-w", "fig-r", "fig-s", "fig-a", "fig-h", "fig-u"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: (first.runDirectory as NSString).appendingPathComponent("figures/\(f).png")), f)
+        }
+        // 50 % of the remaining weights per round, per layer: 25 088 → 12 544 → 6272 and 320 → 160 → 80.
+        let cards = first.manifest.metrics
+        let kept = try XCTUnwrap(cards.first { $0.name == "mag.kept" })
+        XCTAssertEqual(kept.value, Double(6272 + 80) / Double(25_088 + 320), accuracy: 1e-12)
+        // A new cell after a cached run: the pruned model comes back from its checkpoint with its masks.
+        let extra = """
+
+        ```glassbox
+        step: evaluate
+        model: mag
+        ```
+        """
+        let second = try run(recipe(extra: extra))
+        XCTAssertEqual(second.statistics.executed, [11])
+        XCTAssertEqual(second.statistics.restored, Array(1...10))
+        let mag = try XCTUnwrap(cards.first { $0.name == "mag.accuracy" })
+        XCTAssertTrue(try readText(second.indexPath).contains(String(format: "accuracy %.2f %%", mag.value * 100)))
+    }
+
+    func testBadArgumentsNameTheCellLine() throws {
+        XCTAssertThrowsError(try run(recipe(pruneArgs: "scope: layer"))) { e in
+            XCTAssertTrue("\(e)".contains("amount"), "\(e)")
+        }
+        XCTAssertThrowsError(try run(recipe(pruneArgs: "amount: 2"))) { e in
+            XCTAssertTrue("\(e)".contains("prune.md:26: cell 3 'amount': expected a fraction in [0, 1]"), "\(e)")
+        }
+    }
+}
