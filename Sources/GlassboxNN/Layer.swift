@@ -29,16 +29,27 @@ public final class Parameter {
     /// Zeroes masked entries of the value and the gradient.
     public func applyMask() {
         guard let m = mask else { return }
-        m.withUnsafeBufferPointer { mp in
-            value.withUnsafeMutableBufferPointer { v in for i in 0..<v.count { v[i] *= mp[i] } }
-            grad.withUnsafeMutableBufferPointer { g in for i in 0..<g.count { g[i] *= mp[i] } }
-        }
+        Parameter.zeroMasked(&value, m)
+        Parameter.zeroMasked(&grad, m)
     }
 
     func maskGradient() {
         guard let m = mask else { return }
-        m.withUnsafeBufferPointer { mp in
-            grad.withUnsafeMutableBufferPointer { g in for i in 0..<g.count { g[i] *= mp[i] } }
+        Parameter.zeroMasked(&grad, m)
+    }
+
+    /// Sets entries where the mask is 0 to exactly 0. (Multiplying by the mask would turn an infinite or NaN
+    /// entry into NaN instead of 0, and a pruned weight must stay 0 whatever the optimiser does.)
+    public static func zeroMasked(_ t: inout Tensor, _ mask: Tensor) {
+        mask.withUnsafeBufferPointer { mp in
+            t.withUnsafeMutableBufferPointer { v in for i in 0..<v.count where mp[i] == 0 { v[i] = 0 } }
+        }
+    }
+
+    /// The same for optimiser state kept as a plain array.
+    public static func zeroMasked(_ a: inout [Float], _ mask: Tensor) {
+        mask.withUnsafeBufferPointer { mp in
+            a.withUnsafeMutableBufferPointer { v in for i in 0..<v.count where mp[i] == 0 { v[i] = 0 } }
         }
     }
 

@@ -68,10 +68,8 @@ public final class SGD: Optimizer {
             }
             if let m = p.mask {
                 // Keep pruned entries dead: the value and the momentum that could revive them.
-                m.withUnsafeBufferPointer { mk in
-                    p.value.withUnsafeMutableBufferPointer { w in for i in 0..<w.count { w[i] *= mk[i] } }
-                    if mu != 0 { velocity[pi].withUnsafeMutableBufferPointer { v in for i in 0..<v.count { v[i] *= mk[i] } } }
-                }
+                Parameter.zeroMasked(&p.value, m)
+                if mu != 0 { Parameter.zeroMasked(&velocity[pi], m) }
             }
         }
     }
@@ -114,11 +112,9 @@ public final class Adam: Optimizer {
                 }
             }
             if let mask = p.mask {
-                mask.withUnsafeBufferPointer { mk in
-                    p.value.withUnsafeMutableBufferPointer { w in for i in 0..<w.count { w[i] *= mk[i] } }
-                    m[pi].withUnsafeMutableBufferPointer { mm in for i in 0..<mm.count { mm[i] *= mk[i] } }
-                    v[pi].withUnsafeMutableBufferPointer { vv in for i in 0..<vv.count { vv[i] *= mk[i] } }
-                }
+                Parameter.zeroMasked(&p.value, mask)
+                Parameter.zeroMasked(&m[pi], mask)
+                Parameter.zeroMasked(&v[pi], mask)
             }
         }
     }

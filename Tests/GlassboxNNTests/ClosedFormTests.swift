@@ -157,3 +157,17 @@ final class ClosedFormTests: XCTestCase {
         XCTAssertEqual(Initializer.fans([16, 3, 5, 5]).fanIn, 75)
     }
 }
+
+final class MaskEdgeCaseTests: XCTestCase {
+    /// An infinite or NaN gradient must not turn a pruned weight into NaN (0 · ∞ = NaN if masks multiply).
+    func testMaskedWeightsStayZeroUnderNonFiniteGradients() {
+        let p = Parameter(name: "weight", value: Tensor(shape: [3], scalars: [1, 2, 3]))
+        p.setMask(Tensor(shape: [3], scalars: [1, 0, 1]))
+        p.grad = Tensor(shape: [3], scalars: [0.5, .infinity, .nan])
+        for opt in [SGD([p], lr: 0.1, momentum: 0.9) as Optimizer, Adam([p], lr: 0.1)] {
+            opt.step()
+            XCTAssertEqual(p.value[flat: 1], 0)
+            XCTAssertEqual(p.value[flat: 1].sign, .plus)
+        }
+    }
+}
