@@ -78,6 +78,12 @@ public enum Publisher {
                                                     found: "\(options.out) (run folder \(r.folder.path))")
             }
         }
+        if let zip = options.zip {
+            let z = URL(fileURLWithPath: zip).standardizedFileURL.path
+            if let r = runs.first(where: { z.hasPrefix($0.folder.path + "/") }) {
+                throw GlassboxError.invalidArgument(name: "--zip", expected: "a file outside the run folders", found: "\(zip) (in \(r.folder.path))")
+            }
+        }
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: out, isDirectory: &isDir) {
             guard isDir.boolValue else {
