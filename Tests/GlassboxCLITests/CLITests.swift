@@ -25,7 +25,7 @@ final class CLITests: XCTestCase {
 
     func testHelpForEveryCommand() throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "glassbox binary not built at \(binary)")
-        for cmd in [[], ["train"], ["evaluate"], ["datasets"], ["datasets", "fetch"], ["run"], ["export-figures"]] {
+        for cmd in [[], ["train"], ["evaluate"], ["prune"], ["datasets"], ["datasets", "fetch"], ["run"], ["export-figures"], ["diff"], ["publish"]] {
             let r = try run(cmd + ["--help"])
             XCTAssertEqual(r.status, 0, "\(cmd) --help")
             XCTAssertTrue(r.out.contains("USAGE"), "\(cmd) --help printed \(r.out.prefix(200))")

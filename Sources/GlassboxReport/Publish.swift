@@ -1,0 +1,249 @@
+import CZlib
+import Foundation
+import GlassboxCore
+
+/// `glassbox publish`: run folders → a static site (index of runs, each report copied in, diffs between consecutive
+/// runs of the same recipe) and optionally a reproducible zip of it. Relative links only; same input, same bytes.
+///
+/// Layout of the site:
+/// ```
+/// index.html                                   every run, grouped by recipe, and the diffs
+/// runs/<recipe>/<run-id>/index.html, run.json, figures/…
+/// diffs/<recipe>/<run-a>--<run-b>.html (+ <run-a>--<run-b>-figures/)
+/// .glassbox-site                               marks the folder as a site publish may replace (not in the zip)
+/// ```
+public struct PublishOptions: Sendable {
+    /// Run folders; empty means every `<recipe>/<run>/run.json` under `siteRoot`.
+    public var runs: [String] = []
+    public var siteRoot = "reports/site"
+    public var out: String
+    public var zip: String?
+    public var title = "Glassbox reports"
+    public var tolerance = RunDiff.defaultTolerance
+    public init(out: String) { self.out = out }
+}
+
+public struct PublishSummary: Sendable {
+    /// Files of the site, relative to `out`, sorted.
+    public var files: [String]
+    /// `runs/<recipe>/<run-id>` of each run, in site order.
+    public var runs: [String]
+    /// `diffs/<recipe>/<a>--<b>.html`, in site order.
+    public var diffs: [String]
+    public var zip: String?
+}
+
+public enum Publisher {
+    public static let marker = ".glassbox-site"
+
+    public static func publish(_ options: PublishOptions) throws -> PublishSummary {
+        let fm = FileManager.default
+        guard !options.out.isEmpty else { throw GlassboxError.invalidArgument(name: "--out", expected: "a folder for the site", found: "nothing") }
+        let out = URL(fileURLWithPath: options.out).standardizedFileURL.path
+
+        // The runs.
+        var paths = options.runs
+        if paths.isEmpty {
+            let root = options.siteRoot
+            for recipe in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted() where !recipe.hasPrefix(".") {
+                let rdir = (root as NSString).appendingPathComponent(recipe)
+                for run in ((try? fm.contentsOfDirectory(atPath: rdir)) ?? []).sorted() where !run.hasPrefix(".") {
+                    let dir = (rdir as NSString).appendingPathComponent(run)
+                    if fm.fileExists(atPath: (dir as NSString).appendingPathComponent("run.json")) { paths.append(dir) }
+                }
+            }
+            guard !paths.isEmpty else {
+                throw GlassboxError.missingFile(path: (root as NSString).appendingPathComponent("<recipe>/<run>/run.json"),
+                                                hint: "no run folders to publish; make one with glassbox run reports/tour.md, or name run folders")
+            }
+        }
+        var runs: [(key: String, recipe: String, run: String, folder: RunFolder)] = []
+        for p in paths {
+            let f = try RunFolder.load(p)
+            let recipe = RunFolder.safeName((f.manifest.recipe as NSString).deletingPathExtension)
+            let run = RunFolder.safeName(f.manifest.runID)
+            let key = "runs/\(recipe)/\(run)"
+            if let other = runs.first(where: { $0.key == key }) {
+                throw GlassboxError.invalidArgument(name: "RUN", expected: "runs with different recipe/run-id pairs",
+                                                    found: "\(other.folder.path) and \(f.path) both publish to \(key)")
+            }
+            runs.append((key, recipe, run, f))
+        }
+        runs.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+
+        // The output folder: never inside a run folder nor around one; an existing one must be an earlier site.
+        for r in runs {
+            if out == r.folder.path || out.hasPrefix(r.folder.path + "/") || r.folder.path.hasPrefix(out + "/") {
+                throw GlassboxError.invalidArgument(name: "--out", expected: "a folder that neither holds nor lies inside a run folder",
+                                                    found: "\(options.out) (run folder \(r.folder.path))")
+            }
+        }
+        if let zip = options.zip {
+            let z = URL(fileURLWithPath: zip).standardizedFileURL.path
+            if let r = runs.first(where: { z.hasPrefix($0.folder.path + "/") }) {
+                throw GlassboxError.invalidArgument(name: "--zip", expected: "a file outside the run folders", found: "\(zip) (in \(r.folder.path))")
+            }
+        }
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: out, isDirectory: &isDir) {
+            guard isDir.boolValue else {
+                throw GlassboxError.invalidArgument(name: "--out", expected: "a folder", found: "\(options.out), which is a file")
+            }
+            let contents = try fm.contentsOfDirectory(atPath: out)
+            if !contents.isEmpty {
+                guard contents.contains(marker) else {
+                    throw GlassboxError.invalidArgument(name: "--out", expected: "an empty folder or one made by glassbox publish (with \(marker))",
+                                                        found: "\(options.out), which holds other files")
+                }
+                for c in contents { try fm.removeItem(atPath: (out as NSString).appendingPathComponent(c)) }
+            }
+        }
+        try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try Files.writeAtomically(Data("A site written by glassbox publish; publish replaces this folder's contents.\n".utf8),
+                                  to: (out as NSString).appendingPathComponent(marker))
+
+        var written: [String] = []
+        func put(_ data: Data, _ relative: String) throws {
+            try Files.writeAtomically(data, to: (out as NSString).appendingPathComponent(relative))
+            written.append(relative)
+        }
+
+        // Each report, without its cell cache.
+        for r in runs {
+            let f = r.folder
+            try put(try Files.read(f.file("index.html")), "\(r.key)/index.html")
+            try put(try Files.read(f.manifestPath), "\(r.key)/run.json")
+            var figureFiles = Set(f.manifest.figures.flatMap { [$0.file, $0.json] })
+            let figuresDir = f.file("figures")
+            for name in (try? fm.contentsOfDirectory(atPath: figuresDir)) ?? [] where RunFolder.isSafeName(name) {
+                let p = (figuresDir as NSString).appendingPathComponent(name)
+                let attrs = try? fm.attributesOfItem(atPath: p)
+                if attrs?[.type] as? FileAttributeType == .typeRegular { figureFiles.insert("figures/\(name)") }
+            }
+            for rel in figureFiles.sorted() { try put(try Files.read(f.file(rel)), "\(r.key)/\(rel)") }
+        }
+
+        // Diffs between consecutive runs of each recipe, and the index.
+        let templates = try DiffTemplates.load()
+        var recipes: [[String: Any]] = []
+        var diffPaths: [String] = []
+        let grouped = Dictionary(grouping: runs, by: \.recipe)
+        for recipe in grouped.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let group = grouped[recipe]!
+            var diffs: [[String: Any]] = []
+            for (x, y) in zip(group, group.dropFirst()) {
+                let base = "\(x.run)--\(y.run)"
+                let page = "diffs/\(recipe)/\(base).html"
+                let images = DiffImageOutput(directory: (out as NSString).appendingPathComponent("diffs/\(recipe)/\(base)-figures"),
+                                             href: "\(base)-figures")
+                let diff = try RunDiff.compare(x.folder, y.folder, nameA: "\(recipe)/\(x.run)", nameB: "\(recipe)/\(y.run)",
+                                               tolerance: options.tolerance, images: images)
+                for fig in diff.figures {
+                    for img in [fig.imageA, fig.imageB, fig.diffImage].compactMap({ $0 }) { written.append("diffs/\(recipe)/\(img)") }
+                }
+                let html = try diff.html(hrefA: "../../\(x.key)/index.html", hrefB: "../../\(y.key)/index.html", back: "../../index.html")
+                try put(Data(html.utf8), page)
+                diffPaths.append(page)
+                diffs.append(["href": page, "from": x.run, "to": y.run, "summary": diff.summaryLine])
+            }
+            recipes.append([
+                "key": recipe, "recipe": group[0].folder.manifest.recipe,
+                "runs": group.map { r -> [String: Any] in
+                    let m = r.folder.manifest
+                    return ["href": "\(r.key)/index.html", "title": m.title, "run": m.runID, "seed": "\(m.seed)",
+                            "parameters": m.parameters.map { ["name": $0.name, "value": $0.value, "changed": $0.value != $0.defaultValue] as [String: Any] },
+                            "metrics": m.metrics.map { ["label": $0.label, "display": $0.display] }, "figures": m.figures.count]
+                },
+                "diffs": diffs, "hasDiffs": !diffs.isEmpty,
+            ])
+        }
+        let index = templates.site.render(["title": options.title, "css": templates.css, "version": GlassboxVersion.string,
+                                           "recipes": recipes, "runCount": runs.count, "recipeCount": recipes.count])
+        try put(Data(index.utf8), "index.html")
+
+        let files = written.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        if let zipPath = options.zip {
+            let entries = try files.map { ZipWriter.Entry(name: $0, data: try Files.read((out as NSString).appendingPathComponent($0))) }
+            try Files.writeAtomically(try ZipWriter.archive(entries), to: zipPath)
+        }
+        return PublishSummary(files: files, runs: runs.map(\.key), diffs: diffPaths, zip: options.zip)
+    }
+}
+
+/// A minimal, reproducible zip writer: entries in the given order, every timestamp 1980-01-01 00:00, mode 0644,
+/// UTF-8 names, deflate (zlib, raw) when it is smaller, else stored. No zip64 (the archive must stay under 4 GiB).
+public enum ZipWriter {
+    public struct Entry: Sendable {
+        public var name: String
+        public var data: Data
+        public init(name: String, data: Data) { self.name = name; self.data = data }
+    }
+
+    public static func crc32(_ data: Data) -> UInt32 {
+        data.withUnsafeBytes { UInt32(CZlib.crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count))) }
+    }
+
+    /// Raw deflate (no zlib or gzip wrapper), level 9.
+    static func deflateRaw(_ data: Data) throws -> Data {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw GlassboxError.message("zlib could not start deflate") }
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(data.count))) + 64
+        var out = [UInt8](repeating: 0, count: bound)
+        var status: Int32 = 0
+        var produced = 0
+        data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = uInt(input.count)
+            out.withUnsafeMutableBufferPointer { ob in
+                stream.next_out = ob.baseAddress
+                stream.avail_out = uInt(bound)
+                status = deflate(&stream, Z_FINISH)
+                produced = bound - Int(stream.avail_out)
+            }
+        }
+        guard status == Z_STREAM_END else { throw GlassboxError.message("zlib deflate did not finish (status \(status))") }
+        return Data(out[0..<produced])
+    }
+
+    public static func archive(_ entries: [Entry]) throws -> Data {
+        var names = Set<String>()
+        for e in entries {
+            guard !e.name.isEmpty, !e.name.hasPrefix("/"), !e.name.split(separator: "/").contains(".."), names.insert(e.name).inserted else {
+                throw GlassboxError.invalidArgument(name: "zip entry", expected: "a unique relative path", found: "'\(e.name)'")
+            }
+        }
+        var out = Data(), central = Data()
+        func u16(_ v: Int, _ d: inout Data) { d.append(UInt8(v & 0xFF)); d.append(UInt8(v >> 8 & 0xFF)) }
+        func u32(_ v: UInt32, _ d: inout Data) { for s in stride(from: 0, to: 32, by: 8) { d.append(UInt8(v >> UInt32(s) & 0xFF)) } }
+        let dosTime = 0, dosDate = (0 << 9) | (1 << 5) | 1   // 1980-01-01 00:00:00
+        let flags = 0x0800                                   // names are UTF-8
+        for e in entries {
+            let name = Data(e.name.utf8)
+            let crc = crc32(e.data)
+            let deflated = try deflateRaw(e.data)
+            let (method, body) = deflated.count < e.data.count ? (8, deflated) : (0, e.data)
+            guard out.count < Int(UInt32.max), body.count < Int(UInt32.max), e.data.count < Int(UInt32.max), name.count <= 0xFFFF else {
+                throw GlassboxError.invalidArgument(name: "zip", expected: "entries and an archive under 4 GiB", found: e.name)
+            }
+            let offset = UInt32(out.count)
+            u32(0x0403_4B50, &out); u16(20, &out); u16(flags, &out); u16(method, &out); u16(dosTime, &out); u16(dosDate, &out)
+            u32(crc, &out); u32(UInt32(body.count), &out); u32(UInt32(e.data.count), &out); u16(name.count, &out); u16(0, &out)
+            out.append(name); out.append(body)
+
+            u32(0x0201_4B50, &central); u16(3 << 8 | 20, &central); u16(20, &central); u16(flags, &central); u16(method, &central)
+            u16(dosTime, &central); u16(dosDate, &central); u32(crc, &central); u32(UInt32(body.count), &central)
+            u32(UInt32(e.data.count), &central); u16(name.count, &central); u16(0, &central); u16(0, &central); u16(0, &central)
+            u16(0, &central); u32(UInt32(0o100644) << 16, &central); u32(offset, &central); central.append(name)
+        }
+        guard entries.count <= 0xFFFF, out.count + central.count < Int(UInt32.max) else {
+            throw GlassboxError.invalidArgument(name: "zip", expected: "at most 65535 entries under 4 GiB", found: "\(entries.count) entries")
+        }
+        let centralOffset = UInt32(out.count)
+        out.append(central)
+        u32(0x0605_4B50, &out); u16(0, &out); u16(0, &out); u16(entries.count, &out); u16(entries.count, &out)
+        u32(UInt32(central.count), &out); u32(centralOffset, &out); u16(0, &out)
+        return out
+    }
+}
