@@ -40,15 +40,16 @@ let package = Package(
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
+        .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData", "CLAPACKE"], swiftSettings: fast),
         // Recipes → runner with a per-cell cache → run folder (HTML + run.json). Templates ship as resources.
         .target(name: "GlassboxReport", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Ink", package: "Ink"),
         ], resources: [.copy("Templates")]),
         .executableTarget(name: "GlassboxCLI", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN"],
@@ -57,6 +58,7 @@ let package = Package(
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
         .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
+        .testTarget(name: "GlassboxAnalysisTests", dependencies: ["GlassboxAnalysis", "GlassboxNN", "GlassboxData"]),
         .testTarget(name: "GlassboxReportTests", dependencies: ["GlassboxReport", "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
     ],
     swiftLanguageModes: [.v5]
