@@ -129,6 +129,14 @@ public enum BSGC {
             throw GlassboxError.invalidArgument(name: "affinity", expected: "at least \(k) live rows and columns for k = \(k)",
                                                 found: "\(liveRows) live rows, \(liveCols) live columns")
         }
+        // A graph of exactly k connected parts has a normalised cut of 0 along them; its singular value 1 is then
+        // k-fold, and ⌈log₂ k⌉ vectors picked from that space need not separate the parts, so take them directly.
+        if let parts = components(a, m: m, n: n, rowSum: rowSum, colSum: colSum), parts.count == k {
+            var rl = [Int](repeating: -1, count: m), cl = [Int](repeating: -1, count: n)
+            for (c, members) in parts.enumerated() { for o in members { if o >= 0 { rl[o] = c } else { cl[-1 - o] = c } } }
+            return CoClustering(k: k, rowLabels: rl, columnLabels: cl, deadRows: deadRows, deadColumns: deadCols,
+                                singularValues: [Float](repeating: 1, count: 1 + vectorCount(k: k)))
+        }
         let l = vectorCount(k: k)
         guard 1 + l <= min(m, n) else {
             throw GlassboxError.invalidArgument(name: "k", expected: "1 + ⌈log₂ k⌉ ≤ min(rows, columns) = \(min(m, n))", found: "\(k)")
@@ -157,6 +165,27 @@ public enum BSGC {
         }
         return CoClustering(k: k, rowLabels: rowLabels, columnLabels: colLabels, deadRows: deadRows, deadColumns: deadCols,
                             singularValues: Array(s.prefix(1 + l)))
+    }
+
+    /// Connected parts of the bipartite graph of live rows and columns (members: row i ≥ 0, column j as −1 − j),
+    /// ordered by their smallest row index (then column); nil when there are more than 64 parts.
+    static func components(_ a: Tensor, m: Int, n: Int, rowSum: [Double], colSum: [Double]) -> [[Int]]? {
+        var parent = Array(0..<(m + n))
+        func find(_ x: Int) -> Int { var x = x; while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }; return x }
+        a.withUnsafeBufferPointer { p in
+            for i in 0..<m { for j in 0..<n where p[i * n + j] > 0 {
+                let ra = find(i), rb = find(m + j)
+                if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+            } }
+        }
+        var index: [Int: Int] = [:], parts: [[Int]] = []
+        for x in 0..<(m + n) {
+            if x < m ? rowSum[x] == 0 : colSum[x - m] == 0 { continue }
+            let r = find(x)
+            if index[r] == nil { index[r] = parts.count; parts.append([]); if parts.count > 64 { return nil } }
+            parts[index[r]!].append(x < m ? x : -1 - (x - m))
+        }
+        return parts
     }
 
     /// Co-clusters a weight matrix on `|W|` (never a shifted W).
