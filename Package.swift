@@ -52,7 +52,7 @@ let package = Package(
             "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
-        .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN"],
+        .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/GlassboxBench", swiftSettings: fast),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),

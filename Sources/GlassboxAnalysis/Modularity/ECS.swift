@@ -107,127 +107,202 @@ public enum EffectiveCircuitSize {
         return (zip(r.masks, net.outs.indices).map { Tensor(shape: [net.outs[$1], net.ins[$1]], scalars: $0) }, r.0, r.1)
     }
 
-    static func pruneNet(_ net0: Net, x0: [Double], labels: [Int32]) throws -> (Double, Double, masks: [[Float]]) {
-        var net = net0
+    static func pruneNet(_ net: Net, x0: [Double], labels: [Int32]) throws -> (Double, Double, masks: [[Float]]) {
         let L = net.w.count, n = labels.count, k = net.outs[L - 1]
         guard n > 0 else { throw GlassboxError.invalidArgument(name: "images", expected: "at least one sample", found: "none") }
         guard x0.count == n * net.ins[0] else { throw GlassboxError.shapeMismatch(what: "ECS input", expected: [n, net.ins[0]], found: [x0.count]) }
         for y in labels where y < 0 || Int(y) >= k {
             throw GlassboxError.invalidArgument(name: "labels", expected: "class indices 0..<\(k)", found: "\(y)")
         }
-        // Forward state: x[l] input of layer l (x[l+1] = a[l]), z[l] pre-activations, a[l] outputs.
-        var xs: [[Double]] = [x0], zs: [[Double]] = [], as_: [[Double]] = []
-        for l in 0..<L {
-            let o = net.outs[l], i = net.ins[l]
-            var z = [Double](repeating: 0, count: n * o)
-            for s in 0..<n {
-                for r in 0..<o {
-                    var v = net.b[l]?[r] ?? 0
-                    for c in 0..<i { v += xs[l][s * i + c] * net.w[l][r * i + c] }
-                    z[s * o + r] = v
-                }
-            }
-            let a = z.map { act($0, net.acts[l]) }
-            zs.append(z); as_.append(a)
-            if l + 1 < L { xs.append(a) }
-        }
-        var loss = [Double](repeating: 0, count: n)
-        as_[L - 1].withUnsafeBufferPointer { p in for s in 0..<n { loss[s] = ce(p.baseAddress! + s * k, k, Int(labels[s])) } }
-        let original = loss.reduce(0, +)
-        var total = original
-        var masks = net.outs.indices.map { [Float](repeating: 1, count: net.outs[$0] * net.ins[$0]) }
-        let maxW = net.outs.max()!
-        // Scratch: per stage after the changed one, the new pre-activation/output of one sample.
-        var bufZ = [[Double]](repeating: [Double](repeating: 0, count: maxW), count: L)
-        var bufA = [[Double]](repeating: [Double](repeating: 0, count: maxW), count: L)
-        var newLoss = [Double](repeating: 0, count: n)
+        let walk = Walk(net, x0: x0, labels: labels)
+        return walk.run()
+    }
 
-        /// New loss of sample s when unit u of layer l has pre-activation `nz`; with `commit`, stores the new state.
-        func evaluate(_ s: Int, _ l: Int, _ u: Int, _ nz: Double, commit: Bool) -> Double {
-            let o = net.outs[l]
-            let na = act(nz, net.acts[l])
-            let da = na - as_[l][s * o + u]
-            if commit { zs[l][s * o + u] = nz; as_[l][s * o + u] = na; if l + 1 < L { xs[l + 1][s * o + u] = na } }
-            if l == L - 1 {
-                return as_[l].withUnsafeBufferPointer { p -> Double in
-                    let row = p.baseAddress! + s * k
-                    if commit { return ce(row, k, Int(labels[s])) }
-                    bufA[0].withUnsafeMutableBufferPointer { t in
-                        for q in 0..<k { t[q] = row[q] }
-                        t[u] = na
-                    }
-                    return bufA[0].withUnsafeBufferPointer { ce($0.baseAddress!, k, Int(labels[s])) }
+    /// The state of one greedy walk in flat Double buffers (pointers, so the hot loops do no array bookkeeping).
+    final class Walk {
+        let L: Int, n: Int, k: Int
+        let outs: [Int], ins: [Int]
+        let w: [UnsafeMutablePointer<Double>], wt: [UnsafeMutablePointer<Double>], b: [UnsafeMutablePointer<Double>?]
+        /// Activation codes per layer (0 relu, 1 sigmoid, 2 tanh), applied in order.
+        let actCodes: [UnsafeMutablePointer<UInt8>], actCounts: [Int]
+        let x0: UnsafeMutablePointer<Double>
+        /// Pre-activations and outputs per layer, `n × out`; the input of layer l > 0 is `a[l − 1]`.
+        let z: [UnsafeMutablePointer<Double>], a: [UnsafeMutablePointer<Double>]
+        let newZ: [UnsafeMutablePointer<Double>], newA: [UnsafeMutablePointer<Double>], dA: [UnsafeMutablePointer<Double>]
+        let loss: UnsafeMutablePointer<Double>, newLoss: UnsafeMutablePointer<Double>
+        let labels: UnsafeMutablePointer<Int32>
+        let owned: [UnsafeMutableRawPointer]
+
+        init(_ net: Net, x0 xv: [Double], labels lv: [Int32]) {
+            var own: [UnsafeMutableRawPointer] = []
+            func alloc<T>(_ count: Int, _ type: T.Type) -> UnsafeMutablePointer<T> {
+                let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, count))
+                own.append(UnsafeMutableRawPointer(p))
+                return p
+            }
+            func copy(_ v: [Double]) -> UnsafeMutablePointer<Double> {
+                let p = alloc(v.count, Double.self)
+                v.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: v.count) }
+                return p
+            }
+            let L = net.w.count, n = lv.count
+            self.L = L; self.n = n; k = net.outs[L - 1]; outs = net.outs; ins = net.ins
+            var w: [UnsafeMutablePointer<Double>] = [], wt: [UnsafeMutablePointer<Double>] = [], b: [UnsafeMutablePointer<Double>?] = []
+            var codes: [UnsafeMutablePointer<UInt8>] = [], counts: [Int] = []
+            var z: [UnsafeMutablePointer<Double>] = [], a: [UnsafeMutablePointer<Double>] = []
+            var nz: [UnsafeMutablePointer<Double>] = [], na: [UnsafeMutablePointer<Double>] = [], da: [UnsafeMutablePointer<Double>] = []
+            x0 = copy(xv)
+            loss = alloc(n, Double.self); newLoss = alloc(n, Double.self)
+            let lab = alloc(n, Int32.self)
+            lv.withUnsafeBufferPointer { lab.update(from: $0.baseAddress!, count: n) }
+            labels = lab
+            for l in 0..<L {
+                let o = net.outs[l]
+                w.append(copy(net.w[l])); wt.append(copy(net.wt[l])); b.append(net.b[l].map { copy($0) })
+                let c = alloc(net.acts[l].count, UInt8.self)
+                for (q, act) in net.acts[l].enumerated() { c[q] = act == .relu ? 0 : act == .sigmoid ? 1 : 2 }
+                codes.append(c); counts.append(net.acts[l].count)
+                z.append(alloc(n * o, Double.self)); a.append(alloc(n * o, Double.self))
+                nz.append(alloc(o, Double.self)); na.append(alloc(o, Double.self)); da.append(alloc(o, Double.self))
+            }
+            self.w = w; self.wt = wt; self.b = b; actCodes = codes; actCounts = counts; self.z = z; self.a = a
+            newZ = nz; newA = na; dA = da
+            owned = own
+        }
+
+        deinit { for p in owned { p.deallocate() } }
+
+        @inline(__always) func act(_ v: Double, _ l: Int) -> Double {
+            var x = v
+            let c = actCodes[l]
+            for q in 0..<actCounts[l] {
+                switch c[q] {
+                case 0: x = x > 0 ? x : 0
+                case 1: x = 1 / (1 + Foundation.exp(-x))
+                default: x = Foundation.tanh(x)
                 }
             }
-            if da == 0 { return loss[s] }
-            // Next layer: only input u changed.
-            let o1 = net.outs[l + 1]
-            for q in 0..<o1 { bufZ[l + 1][q] = zs[l + 1][s * o1 + q] + da * net.wt[l + 1][u * o1 + q] }
-            for q in 0..<o1 { bufA[l + 1][q] = act(bufZ[l + 1][q], net.acts[l + 1]) }
-            var m = l + 2
-            while m < L {
-                let om = net.outs[m], im = net.ins[m]
-                for q in 0..<om { bufZ[m][q] = net.b[m]?[q] ?? 0 }
-                for c in 0..<im {
-                    let v = bufA[m - 1][c]
-                    if v == 0 { continue }
-                    for q in 0..<om { bufZ[m][q] += v * net.wt[m][c * om + q] }
+            return x
+        }
+
+        @inline(__always) func input(_ l: Int) -> UnsafeMutablePointer<Double> { l == 0 ? x0 : a[l - 1] }
+
+        func forwardAll() {
+            for l in 0..<L {
+                let o = outs[l], i = ins[l], x = input(l), wl = w[l], zl = z[l], al = a[l]
+                for s in 0..<n {
+                    for r in 0..<o {
+                        var v = b[l]?[r] ?? 0
+                        let xr = x + s * i, wr = wl + r * i
+                        for c in 0..<i { v += xr[c] * wr[c] }
+                        zl[s * o + r] = v
+                        al[s * o + r] = act(v, l)
+                    }
                 }
-                for q in 0..<om { bufA[m][q] = act(bufZ[m][q], net.acts[m]) }
+            }
+            for s in 0..<n { loss[s] = EffectiveCircuitSize.ce(a[L - 1] + s * k, k, Int(labels[s])) }
+        }
+
+        /// Loss of sample s when unit u of layer l gets pre-activation `nzv`; `commit` stores the new state.
+        func evaluate(_ s: Int, _ l: Int, _ u: Int, _ nzv: Double, commit: Bool) -> Double {
+            let o = outs[l]
+            let nav = act(nzv, l)
+            let idx = s * o + u
+            let da = nav - a[l][idx]
+            if l == L - 1 {
+                let row = newA[l]
+                row.update(from: a[l] + s * k, count: k)
+                row[u] = nav
+                if commit { z[l][idx] = nzv; a[l][idx] = nav }
+                return EffectiveCircuitSize.ce(row, k, Int(labels[s]))
+            }
+            if da == 0 {
+                if commit { z[l][idx] = nzv }
+                return loss[s]
+            }
+            // Layer l + 1: only its input u changed.
+            var m = l + 1
+            do {
+                let om = outs[m], zr = z[m] + s * om, ar = a[m] + s * om, col = wt[m] + u * om
+                let nzm = newZ[m], nam = newA[m], dam = dA[m]
+                for q in 0..<om { nzm[q] = zr[q] + da * col[q] }
+                for q in 0..<om { let v = act(nzm[q], m); nam[q] = v; dam[q] = v - ar[q] }
+            }
+            m += 1
+            while m < L {
+                let om = outs[m], im = outs[m - 1], zr = z[m] + s * om, ar = a[m] + s * om
+                let nzm = newZ[m], nam = newA[m], dam = dA[m], prev = dA[m - 1], wm = wt[m]
+                nzm.update(from: zr, count: om)
+                for c in 0..<im {
+                    let d = prev[c]
+                    if d == 0 { continue }
+                    let col = wm + c * om
+                    for q in 0..<om { nzm[q] += d * col[q] }
+                }
+                for q in 0..<om { let v = act(nzm[q], m); nam[q] = v; dam[q] = v - ar[q] }
                 m += 1
             }
             if commit {
+                z[l][idx] = nzv; a[l][idx] = nav
                 for m2 in (l + 1)..<L {
-                    let om = net.outs[m2]
-                    for q in 0..<om { zs[m2][s * om + q] = bufZ[m2][q]; as_[m2][s * om + q] = bufA[m2][q] }
-                    if m2 + 1 < L { for q in 0..<om { xs[m2 + 1][s * om + q] = bufA[m2][q] } }
+                    let om = outs[m2]
+                    (z[m2] + s * om).update(from: newZ[m2], count: om)
+                    (a[m2] + s * om).update(from: newA[m2], count: om)
                 }
             }
-            return bufA[L - 1].withUnsafeBufferPointer { ce($0.baseAddress!, k, Int(labels[s])) }
+            return EffectiveCircuitSize.ce(newA[L - 1], k, Int(labels[s]))
         }
 
-        var affected: [Int] = []
-        affected.reserveCapacity(n)
-        for l in stride(from: L - 1, through: 0, by: -1) {
-            let o = net.outs[l], i = net.ins[l]
-            // Samples with a non-zero input j, per column (the input of layer l is fixed while l is walked).
-            var colStart = [Int](repeating: 0, count: i + 1)
-            for s in 0..<n { for c in 0..<i where xs[l][s * i + c] != 0 { colStart[c + 1] += 1 } }
-            for c in 0..<i { colStart[c + 1] += colStart[c] }
-            var colSamples = [Int](repeating: 0, count: colStart[i])
-            var fill = colStart
-            for s in 0..<n { for c in 0..<i where xs[l][s * i + c] != 0 { colSamples[fill[c]] = s; fill[c] += 1 } }
-            for r in 0..<o {
-                for c in 0..<i {
-                    let w = net.w[l][r * i + c]
-                    if w == 0 { masks[l][r * i + c] = 0; continue }
-                    var t = total
-                    affected.removeAll(keepingCapacity: true)
-                    for q in colStart[c]..<colStart[c + 1] {
-                        let s = colSamples[q]
-                        let nz = zs[l][s * o + r] - w * xs[l][s * i + c]
-                        let ls = evaluate(s, l, r, nz, commit: false)
-                        if ls != loss[s] || nz != zs[l][s * o + r] {
-                            t += ls - loss[s]
-                            newLoss[s] = ls
-                            affected.append(s)
+        func run() -> (Double, Double, masks: [[Float]]) {
+            forwardAll()
+            var original = 0.0
+            for s in 0..<n { original += loss[s] }
+            var total = original
+            var masks = outs.indices.map { [Float](repeating: 1, count: outs[$0] * ins[$0]) }
+            var affected = [Int](repeating: 0, count: n)
+            for l in stride(from: L - 1, through: 0, by: -1) {
+                let o = outs[l], i = ins[l], x = input(l), wl = w[l], wtl = wt[l], zl = z[l]
+                // Samples with a non-zero input c, per column (the input of layer l is fixed while l is walked).
+                var colStart = [Int](repeating: 0, count: i + 1)
+                for s in 0..<n { for c in 0..<i where x[s * i + c] != 0 { colStart[c + 1] += 1 } }
+                for c in 0..<i { colStart[c + 1] += colStart[c] }
+                var colSamples = [Int](repeating: 0, count: max(1, colStart[i]))
+                var fill = colStart
+                for s in 0..<n { for c in 0..<i where x[s * i + c] != 0 { colSamples[fill[c]] = s; fill[c] += 1 } }
+                masks[l].withUnsafeMutableBufferPointer { mask in
+                    colSamples.withUnsafeBufferPointer { cs in
+                        affected.withUnsafeMutableBufferPointer { aff in
+                            for r in 0..<o {
+                                for c in 0..<i {
+                                    let wv = wl[r * i + c]
+                                    if wv == 0 { mask[r * i + c] = 0; continue }
+                                    var t = total, na = 0
+                                    for q in colStart[c]..<colStart[c + 1] {
+                                        let s = cs[q]
+                                        let ls = evaluate(s, l, r, zl[s * o + r] - wv * x[s * i + c], commit: false)
+                                        t += ls - loss[s]
+                                        newLoss[s] = ls
+                                        aff[na] = s; na += 1
+                                    }
+                                    if t <= original {
+                                        mask[r * i + c] = 0
+                                        wl[r * i + c] = 0
+                                        wtl[c * o + r] = 0
+                                        for q in 0..<na {
+                                            let s = aff[q]
+                                            _ = evaluate(s, l, r, zl[s * o + r] - wv * x[s * i + c], commit: true)
+                                            loss[s] = newLoss[s]
+                                        }
+                                        total = t
+                                    }
+                                }
+                            }
                         }
-                    }
-                    if t <= original {
-                        masks[l][r * i + c] = 0
-                        net.w[l][r * i + c] = 0
-                        net.wt[l][c * o + r] = 0
-                        for s in affected {
-                            let nz = zs[l][s * o + r] - w * xs[l][s * i + c]
-                            _ = evaluate(s, l, r, nz, commit: true)
-                            loss[s] = newLoss[s]
-                        }
-                        total = t
                     }
                 }
             }
+            return (original / Double(n), total / Double(n), masks)
         }
-        return (original / Double(n), total / Double(n), masks)
     }
 
     /// The definition, literally: a full forward pass (in Double) per trial. For tests on small models.
