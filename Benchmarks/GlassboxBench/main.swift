@@ -45,6 +45,17 @@ if workload == "bsgc" || workload == "ecs" {
             best = min(best, Date().timeIntervalSince(t0))
         }
         print(String(format: "bsgc_784x100_k4_ms: %.2f", best * 1000))
+        if args.contains("--detail") {
+            var bs = Double.infinity
+            let a = w.scalars.map { abs($0) }
+            for _ in 0..<20 { let t0 = Date(); _ = try BSGC.svd(a, m: 100, n: 784); bs = min(bs, Date().timeIntervalSince(t0)) }
+            print(String(format: "  of which sgesdd: %.2f ms (BLAS threads %d)", bs * 1000, BLAS.threads))
+            var pts = [Double](repeating: 0, count: 884 * 2)
+            for q in pts.indices { pts[q] = Double(g.normal()) }
+            var bk = Double.infinity
+            for _ in 0..<20 { let t0 = Date(); _ = try KMeans.fit(points: pts, count: 884, dim: 2, k: 4, restarts: 10, seed: 0); bk = min(bk, Date().timeIntervalSince(t0)) }
+            print(String(format: "  k-means (884 points, 2 dims, k 4, 10 restarts): %.2f ms", bk * 1000))
+        }
     } else {
         let mnist = ((FileManager.default.currentDirectoryPath as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("shared/datasets/mnist")

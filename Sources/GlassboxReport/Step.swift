@@ -137,7 +137,8 @@ public enum StepRegistry {
         return d
     }()
 
-    public static let builtInSteps: [any Step] = [DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep()]
+    public static let builtInSteps: [any Step] = [DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
+                                                  TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep()]
 
     /// Adds or replaces a step.
     public static func register(_ step: any Step) {

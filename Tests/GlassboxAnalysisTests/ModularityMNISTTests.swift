@@ -56,6 +56,6 @@ final class ModularityMNISTTests: XCTestCase {
         print("fine-tune C per epoch", ftC)
         XCTAssertEqual(ftC.count, 3)
         XCTAssertGreaterThan(ftC.last!, ftC.first!)
-        XCTAssertEqual(ftr.epochs.map(\.epoch), [1, 2, 3, 4])
+        XCTAssertEqual(ftr.history.epochs.map(\.epoch), [1, 2, 3, 4])
     }
 }

@@ -117,8 +117,13 @@ public enum BSGC {
             throw GlassboxError.invalidArgument(name: "affinity", expected: "finite non-negative entries (pass |W|, not W)", found: "\(v)")
         }
         var rowSum = [Double](repeating: 0, count: m), colSum = [Double](repeating: 0, count: n)
+        var fullRow = false  // a row touching every column connects the whole graph
         a.withUnsafeBufferPointer { p in
-            for i in 0..<m { for j in 0..<n { let v = Double(p[i * n + j]); rowSum[i] += v; colSum[j] += v } }
+            for i in 0..<m {
+                var nonzero = 0
+                for j in 0..<n { let v = Double(p[i * n + j]); rowSum[i] += v; colSum[j] += v; if v > 0 { nonzero += 1 } }
+                if nonzero == n { fullRow = true }
+            }
         }
         // r = 1/√(row sums), c = 1/√(column sums), 1/0 → 0.
         let r = rowSum.map { $0 > 0 ? Float(1 / $0.squareRoot()) : 0 }
@@ -131,7 +136,7 @@ public enum BSGC {
         }
         // A graph of exactly k connected parts has a normalised cut of 0 along them; its singular value 1 is then
         // k-fold, and ⌈log₂ k⌉ vectors picked from that space need not separate the parts, so take them directly.
-        if let parts = components(a, m: m, n: n, rowSum: rowSum, colSum: colSum), parts.count == k {
+        if !fullRow, let parts = components(a, m: m, n: n, rowSum: rowSum, colSum: colSum), parts.count == k {
             var rl = [Int](repeating: -1, count: m), cl = [Int](repeating: -1, count: n)
             for (c, members) in parts.enumerated() { for o in members { if o >= 0 { rl[o] = c } else { cl[-1 - o] = c } } }
             return CoClustering(k: k, rowLabels: rl, columnLabels: cl, deadRows: deadRows, deadColumns: deadCols,

@@ -99,10 +99,8 @@ public struct ModularTrainingResult: Codable, Sendable {
     public var clusters: [String: CoClustering]
     /// Per layer: C under the fixed clusters at the start of regularised training, then after every epoch of it.
     public var clusterabilityPerEpoch: [String: [Float]]
-    /// Epoch records of both phases, numbered consecutively.
-    public var epochs: [EpochRecord]
-    /// Optimiser steps over both phases.
-    public var steps: Int
+    /// Epoch records of both phases (numbered consecutively) and their optimiser steps.
+    public var history: TrainingHistory
 }
 
 public enum ModularTraining {
@@ -116,7 +114,7 @@ public enum ModularTraining {
             throw GlassboxError.invalidArgument(name: "lambda", expected: "a finite value ≥ 0", found: "\(config.lambda)")
         }
         let lins = try config.layers.map { try ModelAccess.linear(model, $0) }
-        var epochs: [EpochRecord] = [], steps = 0
+        var history = Trainer(model: model, config: config.train).history  // empty until trained
         var clusters: [String: CoClustering] = [:]
         var rest = config.train
         switch config.mode {
@@ -127,8 +125,7 @@ public enum ModularTraining {
             if pre > 0 {
                 var c0 = config.train; c0.epochs = pre
                 let t = Trainer(model: model, config: c0)
-                let h = try t.fit(train: train, test: test, label: "\(label) pretrain")
-                epochs = h.epochs; steps = h.steps
+                history = try t.fit(train: train, test: test, label: "\(label) pretrain")
             }
             for (n, l) in zip(config.layers, lins) {
                 clusters[n] = try BSGC.coCluster(weight: l.weight.value, k: config.k, seed: config.clusterSeed)
@@ -152,10 +149,10 @@ public enum ModularTraining {
             t.onEpoch = { _ in do { try log() } catch { logError = error } }
             let h = try t.fit(train: train, test: test, label: label)
             if let e = hookError ?? logError { throw e }
-            let offset = epochs.count
-            epochs += h.epochs.map { var r = $0; r.epoch += offset; return r }
-            steps += h.steps
+            let offset = history.epochs.count
+            history.epochs += h.epochs.map { var r = $0; r.epoch += offset; return r }
+            history.steps += h.steps
         }
-        return ModularTrainingResult(clusters: clusters, clusterabilityPerEpoch: perEpoch, epochs: epochs, steps: steps)
+        return ModularTrainingResult(clusters: clusters, clusterabilityPerEpoch: perEpoch, history: history)
     }
 }
