@@ -7,7 +7,8 @@ struct Glassbox: ParsableCommand {
         commandName: "glassbox",
         abstract: "Train small neural networks and look inside them.",
         version: GlassboxVersion.string,
-        subcommands: [TrainCommand.self, EvaluateCommand.self, DatasetsCommand.self, RunCommand.self, ExportFiguresCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, DatasetsCommand.self, RunCommand.self, ExportFiguresCommand.self,
+                      ClusterCommand.self, ECSCommand.self])
 }
 
 /// Runs the command line; a `GlassboxError` becomes one clear line on stderr and exit status 1.

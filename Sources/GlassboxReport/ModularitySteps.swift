@@ -22,6 +22,9 @@ public struct ClusterStepResult: Codable, Sendable {
     public var layer: String
     public var affinity: Affinity
     public var report: ClusterabilityReport
+    public init(model: String, layer: String, affinity: Affinity, report: ClusterabilityReport) {
+        self.model = model; self.layer = layer; self.affinity = affinity; self.report = report
+    }
 }
 
 func decodeResult<T: Decodable>(_ ws: Workspace, _ name: String, _ type: T.Type) -> T? {
@@ -147,7 +150,7 @@ public struct ClusterStep: Step {
         for (i, oi) in ro.enumerated() { for (j, oj) in co.enumerated() { ordered[i * n + j] = absW[oi * n + oj] } }
         let label = ctx.label(prefix: "fig")
         func lab(_ order: [Int], _ labels: [Int]) -> [String]? {
-            order.count > 80 ? nil : order.map { labels[$0] < 0 ? "–" : "\(labels[$0])" }
+            order.count > 32 ? nil : order.map { labels[$0] < 0 ? "–" : "\(labels[$0])" }
         }
         let plain = Figure.heatMap(HeatMap(values: Matrix(rows: m, columns: n, values: absW), rowTitle: "output unit",
                                            columnTitle: "input unit", title: "|W| of \(modelName) \(layer)", colorMap: .viridis,
