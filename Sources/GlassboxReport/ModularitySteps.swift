@@ -340,3 +340,41 @@ public struct ModularityFigureStep: Step {
                                                         directory: ctx.directory)])
     }
 }
+
+/// `step: ncut` — normalised cut of the whole-network |W| graph (Filan et al.), k = 12 by default, with a
+/// layer-shuffle null. Arguments: `models` (list), `k` (12), `null` (shuffles, 20), `seed`.
+public struct NCutStep: Step {
+    public let name = "ncut"
+
+    public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
+        try ctx.args.allowOnly(["models", "model", "k", "null", "seed"])
+        guard let m = try ctx.args.strings("models") ?? ctx.args.strings("model"), !m.isEmpty else {
+            throw ctx.args.error("models", expected: "a list of model names", found: "none")
+        }
+        return StepInputs(names: m.map { WorkspaceName(.model, $0) })
+    }
+
+    public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult {
+        let a = ctx.args
+        let names = try a.strings("models") ?? a.strings("model") ?? []
+        let k = try a.positiveInt("k") ?? 12
+        let draws = try a.int("null") ?? 20
+        let seed = try seedArg(a, ctx)
+        var rows: [[String]] = [], produced: [Produced] = [], cards: [MetricCard] = []
+        for n in names {
+            let r = try NCut.assess(try ws.model(n).model, k: k, seed: seed, nullDraws: draws)
+            let json = try encodeResult(r)
+            ws.add(.result(name: "\(n).ncut", json: json), directory: ctx.directory)
+            produced.append(.result(name: "\(n).ncut", json: json))
+            let mean = r.nullValues.isEmpty ? Double.nan : r.nullValues.reduce(0, +) / Double(r.nullValues.count)
+            rows.append([n, String(format: "%.3f", r.ncut), String(format: "%.3f", mean), r.pValue.map { String(format: "%.3f", $0) } ?? "–",
+                         "\(r.nodes - r.isolated)", "\(r.isolated)"])
+            cards.append(MetricCard(name: "\(n).ncut", label: "\(n) n-cut (k = \(k))", value: r.ncut, direction: "lower",
+                                    display: String(format: "%.3f", r.ncut)))
+        }
+        let table = TableOutput(label: ctx.label(prefix: "tbl"), caption: ctx.cell.options.caption,
+                                columns: ["Model", "n-cut", "Shuffled mean", "p (left-tailed)", "Nodes", "Isolated"],
+                                rows: rows, numeric: [false, true, true, true, true, true])
+        return CellResult(produced: produced, outputs: [.metrics(cards), .table(table)])
+    }
+}

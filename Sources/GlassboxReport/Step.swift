@@ -138,7 +138,7 @@ public enum StepRegistry {
     }()
 
     public static let builtInSteps: [any Step] = [DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
-                                                  TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep()]
+                                                  TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep(), NCutStep()]
 
     /// Adds or replaces a step.
     public static func register(_ step: any Step) {

@@ -226,3 +226,25 @@ final class ModularityTests: XCTestCase {
         }
     }
 }
+
+final class ModularityNCutTests: XCTestCase {
+    func testNCutIsZeroOnDisconnectedParts() throws {
+        // Three disjoint chains through a 6-6-6 network: the graph has exactly 3 components.
+        let model = try Sequential(spec: ModelSpec.parse("mlp 6-6-6 nobias"), seed: 0)
+        for lin in model.layers.compactMap({ $0 as? Linear }) {
+            var w = Tensor(zeros: [6, 6])
+            w.withUnsafeMutableBufferPointer { p in for i in 0..<6 { for j in 0..<6 where i / 2 == j / 2 { p[i * 6 + j] = Float(1 + i + j) / 10 } } }
+            lin.weight.value = w
+        }
+        let r = try NCut.assess(model, k: 3, seed: 0, nullDraws: 5)
+        XCTAssertEqual(r.ncut, 0, accuracy: 1e-9)
+        XCTAssertEqual(r.nodes, 18)
+        XCTAssertEqual(r.nullValues.count, 5)
+        XCTAssertEqual(r.pValue!, 1 / 6, accuracy: 1e-12, "no shuffle is below 0")
+        // Every part is one cluster: units 0,1 of each layer together, etc.
+        for l in 0..<3 { for pair in 0..<3 { XCTAssertEqual(r.labels[l * 6 + 2 * pair], r.labels[l * 6 + 2 * pair + 1]) } }
+        // By hand: two nodes joined by weight 1 in a 2-cluster split of a path a–b–c (weights 1, 1): {a,b} | {c}.
+        let a: [Double] = [0, 1, 0, 1, 0, 1, 0, 1, 0]
+        XCTAssertEqual(NCut.value(adjacency: a, n: 3, labels: [0, 0, 1], k: 2), 1.0 / 3 + 1.0 / 1, accuracy: 1e-12)
+    }
+}
