@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
-        .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData"], swiftSettings: fast),
+        .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData", "CLAPACKE"], swiftSettings: fast),
         // Recipes → runner with a per-cell cache → run folder (HTML + run.json). Templates ship as resources.
         .target(name: "GlassboxReport", dependencies: [
             "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
@@ -49,10 +49,10 @@ let package = Package(
             .product(name: "Ink", package: "Ink"),
         ], resources: [.copy("Templates")]),
         .executableTarget(name: "GlassboxCLI", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis", "GlassboxReport",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
-        .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN"],
+        .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/GlassboxBench", swiftSettings: fast),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),

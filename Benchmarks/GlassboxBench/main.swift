@@ -2,9 +2,12 @@ import Foundation
 import GlassboxCore
 import GlassboxData
 import GlassboxNN
+import GlassboxAnalysis
 
 // Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
-// Usage: GlassboxBench [--json] [--workload mlp|cnn|both] [--samples N] [--epochs E] [--shards S]
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs] [--samples N] [--epochs E] [--shards S]
+// bsgc: co-clustering of a 784×100 layer (weight [100, 784]), k = 4, 10 restarts (ms per call, best of 20).
+// ecs: effective circuit size of all 10 classes of a trained 784→64→64→10 MLP (seconds).
 let args = CommandLine.arguments
 let json = args.contains("--json")
 func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
@@ -33,6 +36,42 @@ func measure(spec: String, batch: Int, optimizer: OptimizerConfig, samples: Int,
 }
 
 ProgressBar.quiet = true
+if workload == "bsgc" || workload == "ecs" {
+    if workload == "bsgc" {
+        var g = SeededGenerator(seed: 3)
+        let w = Tensor.normal([100, 784], std: 0.05, using: &g)
+        var best = Double.infinity
+        for _ in 0..<20 {
+            let t0 = Date()
+            _ = try BSGC.coCluster(weight: w, k: 4, seed: 0, restarts: 10)
+            best = min(best, Date().timeIntervalSince(t0))
+        }
+        print(String(format: "bsgc_784x100_k4_ms: %.2f", best * 1000))
+        if args.contains("--detail") {
+            var bs = Double.infinity
+            let a = w.scalars.map { abs($0) }
+            for _ in 0..<20 { let t0 = Date(); _ = try BSGC.svd(a, m: 100, n: 784); bs = min(bs, Date().timeIntervalSince(t0)) }
+            print(String(format: "  of which sgesdd: %.2f ms (BLAS threads %d)", bs * 1000, BLAS.threads))
+            var pts = [Double](repeating: 0, count: 884 * 2)
+            for q in pts.indices { pts[q] = Double(g.normal()) }
+            var bk = Double.infinity
+            for _ in 0..<20 { let t0 = Date(); _ = try KMeans.fit(points: pts, count: 884, dim: 2, k: 4, restarts: 10, seed: 0); bk = min(bk, Date().timeIntervalSince(t0)) }
+            print(String(format: "  k-means (884 points, 2 dims, k 4, 10 restarts): %.2f ms", bk * 1000))
+        }
+    } else {
+        let mnist = ((FileManager.default.currentDirectoryPath as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("shared/datasets/mnist")
+        let (train, test) = try DatasetRegistry.load(name: "mnist", split: .test, directory: value("--data-dir") ?? mnist)
+            .split(trainCount: 8000, testCount: 2000, seed: 0)
+        let model = try Sequential(spec: ModelSpec.parse("mlp 784-64-64-10 nobias"), seed: 0)
+        try Trainer(model: model, config: TrainConfig(epochs: 3, batchSize: 64, optimizer: .adam(lr: 1e-3), evaluateEachEpoch: false)).fit(train: train)
+        let t0 = Date()
+        let r = try EffectiveCircuitSize.run(model, test: test)
+        print(String(format: "ecs_all_classes_s: %.2f (test 2000 images, threads %d)", Date().timeIntervalSince(t0), Parallel.threads))
+        for c in r.classes { print(String(format: "  class %@: ECS %.4f (%d of %d kept)", c.className, c.ecs, c.kept, c.total)) }
+    }
+    exit(0)
+}
 // Fashion-MNIST when installed (the workload); random images of the same shape otherwise.
 let data = (try? DatasetRegistry.load(name: "fashion-mnist", split: .train)) ?? synthetic(60000)
 var result: [String: Double] = [:]

@@ -8,7 +8,8 @@ struct Glassbox: ParsableCommand {
         abstract: "Train small neural networks and look inside them.",
         version: GlassboxVersion.string,
         subcommands: [RunCommand.self, ExportFiguresCommand.self, DiffCommand.self, PublishCommand.self,
-                      TrainCommand.self, EvaluateCommand.self, PruneCommand.self, DatasetsCommand.self])
+                      TrainCommand.self, EvaluateCommand.self, PruneCommand.self, ClusterCommand.self, ECSCommand.self,
+                      DatasetsCommand.self])
 }
 
 /// Runs the command line; a `GlassboxError` becomes one clear line on stderr and exit status 1.

@@ -68,6 +68,9 @@ public final class Trainer {
     public var onEpoch: ((EpochRecord) -> Void)?
     /// Called after every optimiser step (for analyses that read gradients or activations per batch).
     public var onStep: ((Int, Sequential) -> Void)?
+    /// Called once per batch after the model's parameters hold the batch gradient and before the optimiser
+    /// step, so extra loss terms (e.g. a regulariser) can add their gradient.
+    public var gradientHook: ((Sequential) -> Void)?
 
     public init(model: Sequential, config: TrainConfig) {
         self.model = model
@@ -205,6 +208,7 @@ public final class Trainer {
             }
             for w in workers { for q in w.namedParameters.map(\.parameter) { q.value = Tensor(zeros: [0]) } }
         }
+        gradientHook?(model)
         optimizer.step()
         return (partLoss.reduce(0, +), partHits.reduce(0, +))
     }

@@ -138,7 +138,8 @@ public enum StepRegistry {
     }()
 
     public static let builtInSteps: [any Step] = [DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
-                                                   PruneStep(), PruneFigureStep()]
+                                                   PruneStep(), PruneFigureStep(),
+                                                   TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep(), NCutStep()]
 
     /// Adds or replaces a step.
     public static func register(_ step: any Step) {
