@@ -74,18 +74,25 @@ public enum BSGC {
     /// Singular value decomposition of a row-major `m × n` matrix with LAPACK `sgesdd`: `U` is `m × p`,
     /// `S` has `p = min(m, n)` values in descending order (sorted here, whatever the routine returns),
     /// `V` is `n × p` (the right vectors as columns), all row-major.
+    ///
+    /// The row-major matrix is handed to LAPACK as its column-major transpose (`Aᵀ = V S Uᵀ`), which spares
+    /// LAPACKE's transposing copies, and BLAS runs single-threaded inside: at this size (784 × 100) two BLAS
+    /// threads made the SVD three times slower, not faster.
     public static func svd(_ a: [Float], m: Int, n: Int) throws -> (u: [Float], s: [Float], v: [Float]) {
         let p = min(m, n)
         var work = a
         var s = [Float](repeating: 0, count: p)
-        var u = [Float](repeating: 0, count: m * p)
-        var vt = [Float](repeating: 0, count: p * n)
+        var vCols = [Float](repeating: 0, count: n * p)   // left vectors of Aᵀ: n × p, column-major
+        var uRows = [Float](repeating: 0, count: p * m)   // Uᵀ: p × m, column-major
+        let savedThreads = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = savedThreads }
         let info = work.withUnsafeMutableBufferPointer { w in
             s.withUnsafeMutableBufferPointer { sp in
-                u.withUnsafeMutableBufferPointer { up in
-                    vt.withUnsafeMutableBufferPointer { vp in
-                        LAPACKE_sgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "S")), Int32(m), Int32(n), w.baseAddress!,
-                                       Int32(n), sp.baseAddress!, up.baseAddress!, Int32(p), vp.baseAddress!, Int32(n))
+                vCols.withUnsafeMutableBufferPointer { vp in
+                    uRows.withUnsafeMutableBufferPointer { up in
+                        LAPACKE_sgesdd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "S")), Int32(n), Int32(m), w.baseAddress!,
+                                       Int32(n), sp.baseAddress!, vp.baseAddress!, Int32(n), up.baseAddress!, Int32(p))
                     }
                 }
             }
@@ -95,8 +102,8 @@ public enum BSGC {
         let order = (0..<p).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
         var us = [Float](repeating: 0, count: m * p), vs = [Float](repeating: 0, count: n * p)
         for (newI, oldI) in order.enumerated() {
-            for r in 0..<m { us[r * p + newI] = u[r * p + oldI] }
-            for c in 0..<n { vs[c * p + newI] = vt[oldI * n + c] }
+            for r in 0..<m { us[r * p + newI] = uRows[oldI + r * p] }
+            for c in 0..<n { vs[c * p + newI] = vCols[c + oldI * n] }
         }
         return (us, order.map { s[$0] }, vs)
     }

@@ -30,6 +30,12 @@ public enum KMeans {
         var sums = [Double](repeating: 0, count: k * d)
         var counts = [Int](repeating: 0, count: k)
         var dist = [Double](repeating: 0, count: n)
+        // Converged when the centres moved by at most tolerance × the data's mean per-dimension variance
+        // (the convention of scikit-learn's KMeans, tol = 1e-4), or when no label changes.
+        var mean = [Double](repeating: 0, count: d), variance = 0.0
+        for p in 0..<n { for t in 0..<d { mean[t] += points[p * d + t] / Double(n) } }
+        for p in 0..<n { for t in 0..<d { let e = points[p * d + t] - mean[t]; variance += e * e / Double(n) } }
+        let shiftTolerance = 1e-4 * variance / Double(d)
         for _ in 0..<max(1, restarts) {
             points.withUnsafeBufferPointer { xp in
                 let x = xp.baseAddress!
@@ -40,7 +46,8 @@ public enum KMeans {
                                 dist.withUnsafeMutableBufferPointer { dp in
                                     seedPlusPlus(x, n: n, d: d, k: k, centers: cp.baseAddress!, dist: dp.baseAddress!, g: &g)
                                     lloyd(x, n: n, d: d, k: k, centers: cp.baseAddress!, labels: lp.baseAddress!, sums: sp.baseAddress!,
-                                          counts: np.baseAddress!, dist: dp.baseAddress!, maxIterations: maxIterations)
+                                          counts: np.baseAddress!, dist: dp.baseAddress!, maxIterations: maxIterations,
+                                          shiftTolerance: shiftTolerance)
                                 }
                             }
                         }
@@ -91,7 +98,7 @@ public enum KMeans {
     /// On return `dist[p]` is point p's squared distance to its centre.
     static func lloyd(_ x: UnsafePointer<Double>, n: Int, d: Int, k: Int, centers: UnsafeMutablePointer<Double>,
                       labels: UnsafeMutablePointer<Int>, sums: UnsafeMutablePointer<Double>, counts: UnsafeMutablePointer<Int>,
-                      dist: UnsafeMutablePointer<Double>, maxIterations: Int) {
+                      dist: UnsafeMutablePointer<Double>, maxIterations: Int, shiftTolerance: Double = 0) {
         for p in 0..<n { labels[p] = -1 }
         for _ in 0..<maxIterations {
             var changed = false
@@ -113,6 +120,7 @@ public enum KMeans {
                 counts[c] += 1
                 for t in 0..<d { sums[c * d + t] += x[p * d + t] }
             }
+            var shift = 0.0
             for c in 0..<k {
                 if counts[c] == 0 {
                     // Re-seed an empty cluster at the point farthest from its centre.
@@ -122,11 +130,25 @@ public enum KMeans {
                     dist[far] = 0
                 } else {
                     let inv = 1 / Double(counts[c])
-                    for t in 0..<d { centers[c * d + t] = sums[c * d + t] * inv }
+                    for t in 0..<d {
+                        let new = sums[c * d + t] * inv, e = new - centers[c * d + t]
+                        shift += e * e
+                        centers[c * d + t] = new
+                    }
                 }
             }
+            if shift <= shiftTolerance { break }
         }
-        // Final distances for the returned centres.
-        for p in 0..<n { dist[p] = sqDist(x + p * d, centers + labels[p] * d, d) }
+        // Final assignment to the returned centres, so labels, distances and centres agree.
+        for p in 0..<n {
+            let xp = x + p * d
+            var bestC = 0, bestD = Double.infinity
+            for c in 0..<k {
+                let e = sqDist(xp, centers + c * d, d)
+                if e < bestD { bestD = e; bestC = c }
+            }
+            dist[p] = bestD
+            labels[p] = bestC
+        }
     }
 }
