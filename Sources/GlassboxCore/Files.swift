@@ -76,11 +76,19 @@ public enum Files {
 
     /// Compresses with zlib into the gzip format (deterministic: no file name, zero mtime).
     public static func gzip(_ data: Data, level: Int32 = 6) -> Data {
+        // Deflating into a buffer of deflateBound bytes with Z_FINISH always completes.
+        (try? deflate(data, level: level, windowBits: 16 + MAX_WBITS)) ?? Data()
+    }
+
+    /// zlib's deflate in one call: `windowBits` 16 + 15 writes gzip, −15 raw deflate (as zip entries use), 15 zlib.
+    public static func deflate(_ data: Data, level: Int32, windowBits: Int32) throws -> Data {
         var stream = z_stream()
-        deflateInit2_(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw GlassboxError.message("zlib could not start deflate") }
         defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(data.count))) + 32
+        let bound = Int(deflateBound(&stream, uLong(data.count))) + 64
         var out = [UInt8](repeating: 0, count: bound)
+        var status: Int32 = 0
         var produced = 0
         data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
             stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
@@ -88,10 +96,11 @@ public enum Files {
             out.withUnsafeMutableBufferPointer { ob in
                 stream.next_out = ob.baseAddress
                 stream.avail_out = uInt(bound)
-                _ = deflate(&stream, Z_FINISH)
+                status = CZlib.deflate(&stream, Z_FINISH)
                 produced = bound - Int(stream.avail_out)
             }
         }
+        guard status == Z_STREAM_END else { throw GlassboxError.message("zlib deflate did not finish (status \(status))") }
         return Data(out[0..<produced])
     }
 

@@ -185,26 +185,7 @@ public enum ZipWriter {
 
     /// Raw deflate (no zlib or gzip wrapper), level 9.
     static func deflateRaw(_ data: Data) throws -> Data {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
-                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw GlassboxError.message("zlib could not start deflate") }
-        defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(data.count))) + 64
-        var out = [UInt8](repeating: 0, count: bound)
-        var status: Int32 = 0
-        var produced = 0
-        data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
-            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = uInt(input.count)
-            out.withUnsafeMutableBufferPointer { ob in
-                stream.next_out = ob.baseAddress
-                stream.avail_out = uInt(bound)
-                status = deflate(&stream, Z_FINISH)
-                produced = bound - Int(stream.avail_out)
-            }
-        }
-        guard status == Z_STREAM_END else { throw GlassboxError.message("zlib deflate did not finish (status \(status))") }
-        return Data(out[0..<produced])
+        try Files.deflate(data, level: 9, windowBits: -MAX_WBITS)
     }
 
     public static func archive(_ entries: [Entry]) throws -> Data {

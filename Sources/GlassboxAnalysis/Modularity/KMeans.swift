@@ -68,6 +68,17 @@ public enum KMeans {
     }
 
     /// k-means++: the first centre uniformly, each next one with probability ∝ squared distance to the nearest chosen.
+    /// The closest centre to a point and its squared distance (first one on ties).
+    @inline(__always)
+    static func nearest(_ xp: UnsafePointer<Double>, _ centers: UnsafeMutablePointer<Double>, k: Int, d: Int) -> (Int, Double) {
+        var bestC = 0, bestD = Double.infinity
+        for c in 0..<k {
+            let e = sqDist(xp, centers + c * d, d)
+            if e < bestD { bestD = e; bestC = c }
+        }
+        return (bestC, bestD)
+    }
+
     static func seedPlusPlus(_ x: UnsafePointer<Double>, n: Int, d: Int, k: Int, centers: UnsafeMutablePointer<Double>,
                              dist: UnsafeMutablePointer<Double>, g: inout SeededGenerator) {
         let first = g.int(below: n)
@@ -103,12 +114,7 @@ public enum KMeans {
         for _ in 0..<maxIterations {
             var changed = false
             for p in 0..<n {
-                let xp = x + p * d
-                var bestC = 0, bestD = Double.infinity
-                for c in 0..<k {
-                    let e = sqDist(xp, centers + c * d, d)
-                    if e < bestD { bestD = e; bestC = c }
-                }
+                let (bestC, bestD) = nearest(x + p * d, centers, k: k, d: d)
                 dist[p] = bestD
                 if labels[p] != bestC { labels[p] = bestC; changed = true }
             }
@@ -140,15 +146,6 @@ public enum KMeans {
             if shift <= shiftTolerance { break }
         }
         // Final assignment to the returned centres, so labels, distances and centres agree.
-        for p in 0..<n {
-            let xp = x + p * d
-            var bestC = 0, bestD = Double.infinity
-            for c in 0..<k {
-                let e = sqDist(xp, centers + c * d, d)
-                if e < bestD { bestD = e; bestC = c }
-            }
-            dist[p] = bestD
-            labels[p] = bestC
-        }
+        for p in 0..<n { (labels[p], dist[p]) = nearest(x + p * d, centers, k: k, d: d) }
     }
 }
