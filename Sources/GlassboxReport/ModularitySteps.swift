@@ -159,7 +159,9 @@ public struct ClusterStep: Step {
                                             rowLabels: lab(ro, clusters.rowLabels), columnLabels: lab(co, clusters.columnLabels),
                                             rowTitle: "output unit (by co-cluster)", columnTitle: "input unit (by co-cluster)",
                                             title: "|W| reordered by co-cluster", colorMap: .viridis, colorBarTitle: "|W|"))
-        let f1 = try FigureStep.save(plain, label: "\(label)-unordered", caption: nil, width: 360, height: 340, directory: ctx.directory)
+        let f1 = try FigureStep.save(plain, label: "\(label)-unordered",
+                                     caption: "|W| of \(modelName) \(layer) in stored unit order, for comparison.",
+                                     width: 360, height: 340, directory: ctx.directory)
         let f2 = try FigureStep.save(sorted, label: label, caption: ctx.cell.options.caption, width: 360, height: 340, directory: ctx.directory)
         let cards = [
             MetricCard(name: "\(resultName).clusterability", label: "\(modelName) \(layer) clusterability C", value: Double(report.clusterability),
