@@ -10,6 +10,31 @@ public enum MapperLens: Codable, Equatable, Sendable {
     /// Given values, row-major `count × dimension`.
     case values([Double], dimension: Int)
 
+    enum CodingKeys: String, CodingKey { case kind, indices, values, dimension }
+
+    /// JSON: {"kind": "pca", "indices": [1]}, {"kind": "columns", "indices": [0]} or
+    /// {"kind": "values", "values": [...], "dimension": 1}.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .pca(let i): try c.encode("pca", forKey: .kind); try c.encode(i, forKey: .indices)
+        case .columns(let i): try c.encode("columns", forKey: .kind); try c.encode(i, forKey: .indices)
+        case .values(let v, let d):
+            try c.encode("values", forKey: .kind); try c.encode(v, forKey: .values); try c.encode(d, forKey: .dimension)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(String.self, forKey: .kind) {
+        case "pca": self = .pca(try c.decode([Int].self, forKey: .indices))
+        case "columns": self = .columns(try c.decode([Int].self, forKey: .indices))
+        case "values": self = .values(try c.decode([Double].self, forKey: .values), dimension: try c.decode(Int.self, forKey: .dimension))
+        case let k:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown lens kind '\(k)'")
+        }
+    }
+
     /// Parses "pca1", "pca1,pca2", "col0", "col2,col5".
     public static func parse(_ text: String) throws -> MapperLens {
         let parts = text.lowercased().split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }

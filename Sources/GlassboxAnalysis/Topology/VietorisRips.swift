@@ -101,8 +101,8 @@ public enum VietorisRips {
         guard isPrime(modulus), modulus < 1 << 16 else {
             throw GlassboxError.invalidArgument(name: "modulus", expected: "a prime below 65536", found: "\(modulus)")
         }
-        if let t = threshold, !(t >= 0) || t.isNaN {
-            throw GlassboxError.invalidArgument(name: "threshold", expected: "a non-negative number", found: "\(t)")
+        if let t = threshold, !(t >= 0 && t.isFinite) {
+            throw GlassboxError.invalidArgument(name: "threshold", expected: "a finite non-negative number", found: "\(t)")
         }
         guard n > 0 else { return Barcodes(bars: Array(repeating: [], count: maxDimension + 1), threshold: threshold ?? 0,
                                            modulus: modulus, pointCount: 0) }
