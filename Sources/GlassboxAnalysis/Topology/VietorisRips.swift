@@ -366,7 +366,21 @@ final class RipsEngine {
         func store(_ entries: [(Int, Double, Int)], pivot: CoboundaryEntry) {
             pivotOf[pivot.index] = pivotCoef.count
             pivotCoef.append(pivot.coef)
-            for (i, d, c) in entries { vIndex.append(i); vDiam.append(d); vCoef.append(c) }
+            if entries.count == 1 {
+                vIndex.append(entries[0].0); vDiam.append(entries[0].1); vCoef.append(entries[0].2)
+            } else {
+                // Merge repeated simplices (sum their coefficients mod p, drop zeros): each stored entry costs a full
+                // coboundary enumeration whenever this column is added to another.
+                let sorted = entries.sorted { $0.0 < $1.0 }
+                var i = 0
+                while i < sorted.count {
+                    var c = 0
+                    var j = i
+                    while j < sorted.count && sorted[j].0 == sorted[i].0 { c = (c + sorted[j].2) % p; j += 1 }
+                    if c != 0 { vIndex.append(sorted[i].0); vDiam.append(sorted[i].1); vCoef.append(c) }
+                    i = j
+                }
+            }
             vStart.append(vIndex.count)
         }
 
