@@ -42,6 +42,18 @@ final class TopologyPersistenceTests: XCTestCase {
         XCTAssertEqual(s[0].filter { $0.death == 1 }.count, 3)
     }
 
+    func testExplicitThresholdIsClosedAndLeavesEssentialClasses() throws {
+        let square = try PointCloud(values: [0, 0, 1, 0, 1, 1, 0, 1], dimension: 2)
+        // Below the diagonal the 4-cycle never fills in: an essential H1 class.
+        let cut = try VietorisRips.barcodes(square, maxDimension: 1, threshold: 1.2)
+        XCTAssertEqual(cut[1], [PersistenceBar(birth: 1, death: .infinity)])
+        // Closed threshold: edges of length exactly 1 are in.
+        XCTAssertEqual(try VietorisRips.barcodes(square, maxDimension: 0, threshold: 1)[0].filter(\.isInfinite).count, 1)
+        XCTAssertEqual(try VietorisRips.barcodes(square, maxDimension: 0, threshold: 0.5)[0].filter(\.isInfinite).count, 4)
+        XCTAssertThrowsError(try VietorisRips.barcodes(square, threshold: .infinity))
+        XCTAssertThrowsError(try VietorisRips.barcodes(square, threshold: -1))
+    }
+
     func testKleinBottleFiltersNeedCoefficientsToTellFromTorus() throws {
         let points = kleinFilters(12, 24)
         let z2 = try VietorisRips.barcodes(points: points, dimension: 9, maxDimension: 1, modulus: 2)

@@ -428,3 +428,12 @@ final class RipsEngine {
         return pivotOf
     }
 }
+
+public extension VietorisRips {
+    /// Barcodes of a `PointCloud` (Euclidean distances).
+    static func barcodes(_ cloud: PointCloud, maxDimension: Int = 1, threshold: Double? = nil,
+                         modulus: Int = 2) throws -> Barcodes {
+        try barcodes(points: cloud.values, dimension: cloud.dimension, maxDimension: maxDimension,
+                     threshold: threshold, modulus: modulus)
+    }
+}
