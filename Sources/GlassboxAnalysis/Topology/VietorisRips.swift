@@ -106,6 +106,13 @@ public enum VietorisRips {
         }
         guard n > 0 else { return Barcodes(bars: Array(repeating: [], count: maxDimension + 1), threshold: threshold ?? 0,
                                            modulus: modulus, pointCount: 0) }
+        // Simplex indices of the cofacets must fit in 47 bits (see CoboundaryEntry).
+        var top = 1.0
+        for i in 0..<(maxDimension + 2) { top = top * Double(n - i) / Double(i + 1) }
+        guard top < Double(1 << 47) else {
+            throw GlassboxError.invalidArgument(name: "points", expected: "fewer points for dimension \(maxDimension) (C(n, \(maxDimension + 2)) < 2⁴⁷)",
+                                                found: "\(n)")
+        }
         let t = threshold ?? enclosingRadius(distances: dist, n: n)
         let engine = RipsEngine(dist: dist, n: n, maxDimension: maxDimension, threshold: t, modulus: modulus)
         var bars = engine.run()
@@ -122,11 +129,19 @@ struct RipsSimplex {
     var diameter: Double
 }
 
-/// Heap entry of a working coboundary column.
+/// Heap entry of a working coboundary column: 16 bytes, the coefficient (< 2¹⁶) packed above the simplex index
+/// (< 2⁴⁷), which halves the memory traffic of the heap compared with three words.
 struct CoboundaryEntry {
     var diameter: Double
-    var index: Int
-    var coef: Int
+    var packed: Int
+
+    @inline(__always) init(diameter: Double, index: Int, coef: Int) {
+        self.diameter = diameter
+        packed = index | coef << 47
+    }
+
+    @inline(__always) var index: Int { packed & (1 << 47 - 1) }
+    @inline(__always) var coef: Int { packed >> 47 }
 }
 
 /// Binary min-heap in filtration order (smaller diameter first, ties: larger index first).
