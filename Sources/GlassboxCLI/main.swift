@@ -9,7 +9,7 @@ struct Glassbox: ParsableCommand {
         version: GlassboxVersion.string,
         subcommands: [RunCommand.self, ExportFiguresCommand.self, DiffCommand.self, PublishCommand.self,
                       TrainCommand.self, EvaluateCommand.self, PruneCommand.self, ClusterCommand.self, ECSCommand.self,
-                      DatasetsCommand.self])
+                      DatasetsCommand.self, TopologyCommand.self])
 }
 
 /// Runs the command line; a `GlassboxError` becomes one clear line on stderr and exit status 1.

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import GlassboxAnalysis
+import GlassboxCore
+
+/// `glassbox topology ph|mapper POINTS` — persistent homology and Mapper of a point cloud (JSON on stdout).
+struct TopologyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topology",
+        abstract: "Topology of a point cloud (.csv rows or 2-D float32/float64 .npy): barcodes or a Mapper graph as JSON.",
+        subcommands: [TopologyPH.self, TopologyMapper.self])
+}
+
+func loadPoints(_ path: String) throws -> PointCloud {
+    guard FileManager.default.fileExists(atPath: path) else { throw GlassboxError.missingFile(path: path, hint: "") }
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return try PointFormats.parse(data, source: path)
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    FileHandle.standardOutput.write(try encoder.encode(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+struct TopologyPH: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ph",
+        abstract: "Vietoris–Rips barcodes (infinite deaths are null).",
+        discussion: "Example: glassbox topology ph filters.npy --maxdim 1 --modulus 3")
+
+    @Argument(help: "Points: .csv (one point per line) or .npy (2-D float32/float64).") var points: String
+    @Option(help: "Highest homology dimension (0, 1 or 2).") var maxdim = 1
+    @Option(help: "Largest edge length (default: the enclosing radius).") var threshold: Double?
+    @Option(help: "Prime p of the coefficients Z/p.") var modulus = 2
+    @Flag(help: "Print the time taken on stderr.") var time = false
+
+    func run() throws {
+        let cloud = try loadPoints(points)
+        let start = Date()
+        let b = try VietorisRips.barcodes(points: cloud.values, dimension: cloud.dimension, maxDimension: maxdim,
+                                          threshold: threshold, modulus: modulus)
+        if time {
+            FileHandle.standardError.write(Data(String(format: "ph: %d points, %.3f s\n", cloud.count, Date().timeIntervalSince(start)).utf8))
+        }
+        try printJSON(b)
+    }
+}
+
+struct TopologyMapper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mapper",
+        abstract: "Mapper graph: nodes (members, mean point), edges (shared points), uncovered points.",
+        discussion: "Example: glassbox topology mapper filters.csv --intervals 10 --overlap 0.3 --lens pca1")
+
+    @Argument(help: "Points: .csv (one point per line) or .npy (2-D float32/float64).") var points: String
+    @Option(help: "Intervals per lens dimension.") var intervals = 10
+    @Option(help: "Overlap fraction of adjacent intervals (0 ≤ o < 1).") var overlap = 0.3
+    @Option(help: "pca1, pca2, pca1,pca2, or colN[,colM].") var lens = "pca1"
+    @Option(help: "euclidean or variance-normalised.") var metric = "euclidean"
+    @Option(help: "Single-linkage cut: first gap larger than this fraction of the largest merge distance.") var gap = 0.3
+    @Option(help: "Discard clusters smaller than this.") var minClusterSize = 1
+
+    func run() throws {
+        guard let m = MapperMetric(rawValue: metric) else {
+            throw GlassboxError.invalidArgument(name: "--metric", expected: "euclidean or variance-normalised", found: "'\(metric)'")
+        }
+        let cloud = try loadPoints(points)
+        let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: try MapperLens.parse(lens), intervals: intervals,
+                                                                      overlap: overlap, metric: m, relativeGap: gap,
+                                                                      minClusterSize: minClusterSize))
+        try printJSON(g)
+    }
+}

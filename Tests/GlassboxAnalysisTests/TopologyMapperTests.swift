@@ -1,0 +1,110 @@
+import Foundation
+import GlassboxCore
+import XCTest
+@testable import GlassboxAnalysis
+
+final class TopologyPointCloudTests: XCTestCase {
+    func testNormalisationDropsConstantFilters() throws {
+        let cloud = try PointCloud(values: [1, 2, 3, 5, 5, 5, 0, 0, 2], dimension: 3)
+        let r = PointCloudTools.normaliseFilters(cloud)
+        XCTAssertEqual(r.kept, [0, 2])
+        XCTAssertEqual(r.droppedCount, 1)
+        let s = 1 / 2.0.squareRoot()
+        for (a, b) in zip(r.points.values.prefix(3), [-s, 0, s]) { XCTAssertEqual(a, b, accuracy: 1e-15) }
+        for (a, b) in zip(r.points.values.suffix(3), [-1 / 6.0.squareRoot(), -1 / 6.0.squareRoot(), 2 / 6.0.squareRoot()]) {
+            XCTAssertEqual(a, b, accuracy: 1e-15)
+        }
+    }
+
+    func testKthNeighbourAndDensityFilterOnALine() throws {
+        let line = try PointCloud(values: [0, 1, 3, 7], dimension: 1)
+        XCTAssertEqual(try PointCloudTools.kthNeighbourDistances(line, k: 1), [1, 1, 2, 4])
+        XCTAssertEqual(try PointCloudTools.kthNeighbourDistances(line, k: 2), [3, 2, 3, 6])
+        let f = try PointCloudTools.densityFilter(line, k: 1, fraction: 0.5)
+        XCTAssertEqual(f.kept, [0, 1])
+        XCTAssertEqual(f.cutoff, 1)
+        XCTAssertThrowsError(try PointCloudTools.kthNeighbourDistances(line, k: 4))
+        XCTAssertThrowsError(try PointCloudTools.densityFilter(line, k: 1, fraction: 0))
+    }
+
+    func testKthNeighbourMatchesBruteForceWithDuplicates() throws {
+        var rng = SeededGenerator(seed: 3)
+        var v = (0..<(300 * 9)).map { _ in Double.random(in: -1...1, using: &rng) }
+        v.replaceSubrange(9..<18, with: v[0..<9])   // row 1 duplicates row 0
+        let cloud = try PointCloud(values: v, dimension: 9)
+        let dist = euclideanDistances(v, dimension: 9)
+        for k in [1, 5, 40] {
+            let fast = try PointCloudTools.kthNeighbourDistances(cloud, k: k)
+            for i in 0..<300 {
+                var row = (0..<300).filter { $0 != i }.map { dist[i * 300 + $0] }
+                row.sort()
+                XCTAssertEqual(fast[i], row[k - 1], accuracy: 1e-12)
+            }
+            if k == 1 { XCTAssertEqual(fast[0], 0); XCTAssertEqual(fast[1], 0) }
+        }
+    }
+
+    func testPCAFindsTheAxesOfARotatedCross() throws {
+        // (±3, 0, 0), (0, ±1, 0) rotated by 30° about z and shifted: variances 6 and 2/3, third 0.
+        let c = cos(Double.pi / 6), s = sin(Double.pi / 6)
+        let raw: [[Double]] = [[3, 0, 0], [-3, 0, 0], [0, 1, 0], [0, -1, 0]]
+        var pts: [Double] = []
+        for p in raw {
+            let x: Double = c * p[0] - s * p[1] + 5
+            let y: Double = s * p[0] + c * p[1] - 2
+            pts += [x, y, p[2] + 1]
+        }
+        let r = try PointCloudTools.pca(try PointCloud(values: pts, dimension: 3), components: 2)
+        XCTAssertEqual(r.variances[0], 6, accuracy: 1e-12)
+        XCTAssertEqual(r.variances[1], 2.0 / 3, accuracy: 1e-12)
+        for (a, b) in zip(r.components[0], [c, s, 0]) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+        for (a, b) in zip(r.components[1], [-s, c, 0]) { XCTAssertEqual(abs(a), abs(b), accuracy: 1e-12) }
+        XCTAssertEqual(r.projections[0], 3, accuracy: 1e-12)
+        XCTAssertEqual(r.projections[2], -3, accuracy: 1e-12)
+        XCTAssertEqual(r.mean, [5, -2, 1])
+        XCTAssertThrowsError(try PointCloudTools.pca(try PointCloud(values: pts, dimension: 3), components: 4))
+    }
+}
+
+final class TopologyMapperTests: XCTestCase {
+    func testCircleFiltersGiveASingleCycle() throws {
+        let cloud = try PointCloud(values: circleFilters(600), dimension: 9)
+        let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: .pca([1]), intervals: 10, overlap: 0.3))
+        // 2 end intervals hold one arc each, the 8 inner ones two arcs: V = 18, a single cycle.
+        XCTAssertEqual(g.nodes.count, 18)
+        XCTAssertEqual(g.edges.count, 18)
+        XCTAssertEqual(g.componentCount, 1)
+        XCTAssertEqual(g.cycleRank, 1)
+        XCTAssertEqual(g.uncovered, [])
+        // Every node has degree 2.
+        var degree = [Int](repeating: 0, count: g.nodes.count)
+        for e in g.edges { degree[e.source] += 1; degree[e.target] += 1 }
+        XCTAssertEqual(Set(degree), [2])
+        let data = try JSONEncoder().encode(g)
+        XCTAssertEqual(try JSONDecoder().decode(MapperGraph.self, from: data), g)
+    }
+
+    func testCoverUsesTheGiottoIntervalLength() throws {
+        let cloud = try PointCloud(values: [0, 0.2, 0.5, 0.9, 1], dimension: 1)
+        let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: .columns([0]), intervals: 2, overlap: 0.5))
+        XCTAssertEqual(g.intervals[0][0][0], 0)
+        XCTAssertEqual(g.intervals[0][0][1], 2.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(g.intervals[0][1][0], 1.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(g.intervals[0][1][1], 1)
+        // 30 intervals with gain 3: length = 1/(30 − 29·2/3) = 1/(32/3) = 3/32.
+        let h = try Mapper.graph(cloud, parameters: MapperParameters(lens: .columns([0]), intervals: 30, overlap: 2.0 / 3))
+        XCTAssertEqual(h.intervals[0][0][1], 3.0 / 32, accuracy: 1e-12)
+    }
+
+    func testMinClusterSizeLeavesPointsUncoveredAndBadInputThrows() throws {
+        let cloud = try PointCloud(values: [0, 0.01, 0.02, 5], dimension: 1)
+        let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: .columns([0]), intervals: 1, overlap: 0,
+                                                                      minClusterSize: 2))
+        XCTAssertEqual(g.nodes.map(\.members), [[0, 1, 2]])
+        XCTAssertEqual(g.uncovered, [3])
+        XCTAssertThrowsError(try Mapper.graph(cloud, parameters: MapperParameters(lens: .columns([1]))))
+        XCTAssertThrowsError(try Mapper.graph(cloud, parameters: MapperParameters(lens: .columns([0]), overlap: 1)))
+        XCTAssertThrowsError(try MapperLens.parse("pcb1"))
+        XCTAssertEqual(try MapperLens.parse("pca1,pca2"), .pca([1, 2]))
+    }
+}
