@@ -25,7 +25,7 @@ final class CLITests: XCTestCase {
 
     func testHelpForEveryCommand() throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "glassbox binary not built at \(binary)")
-        for cmd in [[], ["train"], ["evaluate"], ["prune"], ["datasets"], ["datasets", "fetch"], ["run"], ["export-figures"], ["diff"], ["publish"]] {
+        for cmd in [[], ["train"], ["evaluate"], ["prune"], ["cluster"], ["ecs"], ["topology", "ph"], ["topology", "mapper"], ["datasets"], ["datasets", "fetch"], ["run"], ["export-figures"], ["diff"], ["publish"]] {
             let r = try run(cmd + ["--help"])
             XCTAssertEqual(r.status, 0, "\(cmd) --help")
             XCTAssertTrue(r.out.contains("USAGE"), "\(cmd) --help printed \(r.out.prefix(200))")
@@ -41,6 +41,7 @@ final class CLITests: XCTestCase {
             (["evaluate", "/nonexistent/model.safetensors"], "/nonexistent/model.safetensors: no such file"),
             (["datasets", "info", "imagenet"], "imagenet"),
             (["train", "--schedule", "exp", "--quiet"], "schedule"),
+            (["topology", "ph", "/nonexistent/points.csv"], "/nonexistent/points.csv"),
         ]
         for (args, needle) in cases {
             let r = try run(args)
@@ -49,5 +50,22 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(lines.count, 1, "\(args): expected one line, got \(r.err)")
             XCTAssertTrue(r.err.hasPrefix("glassbox: error: ") && r.err.contains(needle), "\(args): \(r.err)")
         }
+    }
+
+    /// `topology ph` on a CSV of the unit square's corners: one H1 bar [1, √2).
+    func testTopologyPersistenceOfASquare() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let csv = dir.appendingPathComponent("square.csv")
+        try "x,y\n0,0\n1,0\n1,1\n0,1\n".write(to: csv, atomically: true, encoding: .utf8)
+        let r = try run(["topology", "ph", csv.path, "--maxdim", "1"])
+        XCTAssertEqual(r.status, 0, r.err)
+        struct Bar: Decodable { var birth: Double; var death: Double? }
+        struct Out: Decodable { var bars: [[Bar]] }
+        let out = try JSONDecoder().decode(Out.self, from: Data(r.out.utf8))
+        XCTAssertEqual(out.bars[1].count, 1)
+        XCTAssertEqual(out.bars[1][0].birth, 1, accuracy: 1e-6)
+        XCTAssertEqual(out.bars[1][0].death ?? .infinity, 2.0.squareRoot(), accuracy: 1e-6)
     }
 }
