@@ -117,7 +117,7 @@ func filterPool(_ ws: Workspace, _ a: CellArgs) throws -> (FilterExperimentResul
     guard let r = decodeResult(ws, name, FilterExperimentResult.self) else {
         throw a.error("filters", expected: "the result of a filter-experiment cell", found: "'\(name)'")
     }
-    let which = try a.string("step") ?? "final"
+    let which = try a.string("at") ?? "final"
     let pool: FilterPool?
     switch which {
     case "final": pool = r.pools.last
@@ -125,7 +125,7 @@ func filterPool(_ ws: Workspace, _ a: CellArgs) throws -> (FilterExperimentResul
     default: pool = Int(which).flatMap { s in r.pools.first { $0.step == s } }
     }
     guard let p = pool else {
-        throw a.error("step", expected: "final, first or one of the steps \(r.pools.map(\.step))", found: "'\(which)'")
+        throw a.error("at", expected: "final, first or one of the steps \(r.pools.map(\.step))", found: "'\(which)'")
     }
     return (r, p)
 }
@@ -138,12 +138,12 @@ func ratioText(_ v: Double) -> String { v.isInfinite ? "∞ (one bar)" : String(
 
 /// `step: topology` — normalise, density filter, Vietoris–Rips H0/H1 and Mapper on pooled filters (METHODS.md §3).
 ///
-/// Arguments: `filters` (a filter-experiment result), `step` (final | first | N), `k` (default scaled to the cloud),
+/// Arguments: `filters` (a filter-experiment result), `at` (final | first | N: the pooled step), `k` (default scaled to the cloud),
 /// `p` (0.3), `intervals` (default scaled), `overlap` (2/3), `min-cluster` (1), `layout` (spring | lens).
 /// Figures: `<label>-mapper`, `<label>-barcode`, `<label>-diagram`.
 public struct TopologyStep: Step {
     public let name = "topology"
-    static let allowed = ["filters", "step", "k", "p", "intervals", "overlap", "min-cluster", "layout"]
+    static let allowed = ["filters", "at", "k", "p", "intervals", "overlap", "min-cluster", "layout"]
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         try ctx.args.allowOnly(Self.allowed)
@@ -229,11 +229,11 @@ enum TopologyFigures {
 /// `step: topology-sensitivity` — the pipeline over a small grid of k, p and cover settings; a table of kept points,
 /// Mapper loops and dominant-bar ratios (METHODS.md §3.7: one pretty graph is not evidence).
 ///
-/// Arguments: `filters`, `step`, `k` (list; default ½×, 1×, 2× the scaled k), `p` (list; default [0.1, 0.3, 0.5]),
+/// Arguments: `filters`, `at`, `k` (list; default ½×, 1×, 2× the scaled k), `p` (list; default [0.1, 0.3, 0.5]),
 /// `intervals` (list; default the scaled count and 1.5× it), `overlap` (2/3).
 public struct TopologySensitivityStep: Step {
     public let name = "topology-sensitivity"
-    static let allowed = ["filters", "step", "k", "p", "intervals", "overlap"]
+    static let allowed = ["filters", "at", "k", "p", "intervals", "overlap"]
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         try ctx.args.allowOnly(Self.allowed)
