@@ -186,14 +186,16 @@ public struct TopologyStep: Step {
                        direction: "higher", display: ratioText(t.dominantRatio)),
             MetricCard(name: "\(key).loops", label: "Mapper loops (E − V + C)", value: Double(t.loopCount), direction: "higher",
                        display: "\(t.loopCount)"),
+            MetricCard(name: "\(key).cliqueLoops", label: "Mapper loops, triangles filled (β1)", value: Double(t.cliqueLoopCount),
+                       direction: "higher", display: "\(t.cliqueLoopCount)"),
         ]
         let g = t.mapper
         let text = "Filters at step \(pool.step): \(t.inputCount) filters, \(t.droppedCount) near-constant dropped, density filter ρ(k = \(t.k), "
             + "p = \(formatNumber(Float(s.fraction)))) keeps \(t.filtered.count). H1 has \(t.barcodes[1].count) bars; the longest "
             + String(format: "%.3f, the second %.3f", t.dominantH1, t.secondH1) + ". Mapper (PCA1, PCA2 lens, \(t.intervals) intervals, overlap "
             + String(format: "%.2f", s.overlap) + ", variance-normalised single linkage): \(g.nodes.count) nodes, \(g.edges.count) edges, "
-            + "\(g.componentCount) component\(g.componentCount == 1 ? "" : "s"), \(t.loopCount) loop\(t.loopCount == 1 ? "" : "s"), "
-            + "\(g.uncovered.count) points uncovered."
+            + "\(g.componentCount) component\(g.componentCount == 1 ? "" : "s"), E − V + C = \(t.loopCount) (\(t.cliqueLoopCount) "
+            + "with the graph's triangles filled), \(g.uncovered.count) points uncovered."
         return CellResult(outputs: [.metrics(cards), .text(text), f1, f2, f3])
     }
 }
@@ -217,7 +219,7 @@ enum TopologyFigures {
         let edges = g.edges.map { MapperDiagramEdge(source: $0.source, target: $0.target, overlap: $0.overlap) }
         let mapper = Figure.mapperDiagram(MapperDiagram(nodes: nodes, edges: edges, patchSize: kernel,
                                                         layout: layout == .lens && nodes.contains(where: { $0.position == nil }) ? .spring : layout,
-                                                        title: "Mapper, \(what): \(g.nodes.count) nodes, \(t.loopCount) loop\(t.loopCount == 1 ? "" : "s")",
+                                                        title: "Mapper, \(what): \(g.nodes.count) nodes, β1 = \(t.cliqueLoopCount) (E − V + C = \(t.loopCount))",
                                                         colorTitle: "mean δ_k (low = dense)"))
         let fb = bars(t.barcodes)
         let barcode = Figure.barcode(Barcode(dimensions: fb, title: "Barcodes, \(what) (\(t.filtered.count) points)"))
@@ -268,14 +270,14 @@ public struct TopologySensitivityStep: Step {
                     let t = try FilterTopology.analyse(cloud, settings: FilterTopologySettings(k: k, fraction: p, intervals: n, overlap: overlap))
                     rows.append(["\(t.k)", formatNumber(Float(p)), "\(n)", "\(t.filtered.count)", "\(t.barcodes[1].count)",
                                  String(format: "%.3f", t.dominantH1), ratioText(t.dominantRatio),
-                                 "\(t.mapper.nodes.count)", "\(t.loopCount)"])
+                                 "\(t.mapper.nodes.count)", "\(t.loopCount)", "\(t.cliqueLoopCount)"])
                 }
             }
         }
         let table = TableOutput(label: ctx.label(prefix: "tbl"),
                                 caption: ctx.cell.options.caption ?? "Sensitivity of the filters at step \(pool.step) to k, p and the cover.",
-                                columns: ["k", "p", "intervals", "kept", "H1 bars", "dominant H1", "ratio to 2nd", "Mapper nodes", "Mapper loops"],
-                                rows: rows, numeric: [true, true, true, true, true, true, true, true, true])
+                                columns: ["k", "p", "intervals", "kept", "H1 bars", "dominant H1", "ratio to 2nd", "Mapper nodes", "E − V + C", "β1 (triangles filled)"],
+                                rows: rows, numeric: Array(repeating: true, count: 10))
         return CellResult(outputs: [.table(table)])
     }
 }

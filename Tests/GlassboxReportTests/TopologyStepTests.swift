@@ -24,6 +24,7 @@ final class TopologyStepTests: XCTestCase {
         XCTAssertTrue(r.dominantRatio.isInfinite)
         // Mapper on a 2-D cover: E − V + C also counts the triangles of overlapping cubes, so it is no exact loop count.
         XCTAssertEqual(r.loopCount, r.mapper.edges.count - r.mapper.nodes.count + r.mapper.componentCount)
+        print("circle Mapper: \(r.mapper.nodes.count) nodes, \(r.mapper.edges.count) edges, \(r.mapper.componentCount) components, β1 \(r.cliqueLoopCount)")
         // Scaled defaults: k = 200·n/6400, intervals from the kept count.
         XCTAssertEqual(FilterTopologySettings.scaledK(count: 1024), 32)
         XCTAssertEqual(FilterTopologySettings.scaledK(count: 6400), 200)

@@ -44,8 +44,11 @@ public struct FilterTopologyResult: Codable, Sendable {
     public var secondH1: Double
     /// dominant / second (∞ when there is one H1 bar, 0 when none).
     public var dominantRatio: Double { secondH1 > 0 ? dominantH1 / secondH1 : (dominantH1 > 0 ? .infinity : 0) }
-    /// Independent cycles of the Mapper graph: edges − nodes + components.
+    /// Independent cycles of the Mapper graph: edges − nodes + components. With a 2-D lens, overlapping cover cubes
+    /// give cliques, so this also counts their triangles.
     public var loopCount: Int { mapper.cycleRank }
+    /// Rank of H1 of the Mapper graph's clique (flag) complex: cycles that triangles of the graph do not fill.
+    public var cliqueLoopCount: Int
 }
 
 public enum FilterTopology {
@@ -72,6 +75,17 @@ public enum FilterTopology {
         return FilterTopologyResult(settings: s, inputCount: cloud.count, droppedCount: norm.droppedCount, k: k, intervals: intervals,
                                     filtered: filtered, keptDensity: density.kept.map { density.kthDistance[$0] },
                                     barcodes: barcodes, mapper: graph, dominantH1: lengths.first ?? 0,
-                                    secondH1: lengths.count > 1 ? lengths[1] : 0)
+                                    secondH1: lengths.count > 1 ? lengths[1] : 0, cliqueLoopCount: try cliqueLoops(graph))
+    }
+
+    /// β1 of the clique complex of a Mapper graph: Rips at scale 1 on the graph metric truncated at 2
+    /// (edges at distance 1, all other pairs at 2), so every triangle of the graph is filled.
+    public static func cliqueLoops(_ g: MapperGraph) throws -> Int {
+        let n = g.nodes.count
+        guard n >= 3 else { return 0 }
+        var d = [Double](repeating: 2, count: n * n)
+        for i in 0..<n { d[i * n + i] = 0 }
+        for e in g.edges { d[e.source * n + e.target] = 1; d[e.target * n + e.source] = 1 }
+        return try VietorisRips.barcodes(distances: d, maxDimension: 1, threshold: 1).bettiNumber(1, at: 1)
     }
 }
