@@ -159,7 +159,7 @@ public struct PersistenceDiagram: FigureKind {
         let rowH = Legend.rowHeight(on: canvas)
         let legend = Rect(x: body.minX, y: body.minY, width: body.width, height: rowH)
         // Room above the plot for the ∞ line.
-        let area = body.inset(top: rowH + fs * 1.2)
+        let area = body.inset(top: rowH + fs * 1.8)
         let hi = maxScale ?? finiteMax(dimensions) * 1.1
         var frame = PlotFrame.layout(on: canvas, in: area, x: .numeric(Axis.fitted(0, hi, length: area.width * 0.8, on: canvas, horizontal: true)),
                                      xTitle: "birth", yTitle: "death") { Axis.fitted(0, hi, length: $0, on: canvas, horizontal: false) }
@@ -169,7 +169,7 @@ public struct PersistenceDiagram: FigureKind {
             frame = PlotFrame.layout(on: canvas, in: area, x: .numeric(Axis.fitted(0, top, length: area.width * 0.8, on: canvas, horizontal: true)),
                                      xTitle: "birth", yTitle: "death") { Axis.fitted(0, top, length: $0, on: canvas, horizontal: false) }
         }
-        return (frame, frame.plot.minY - fs * 0.8, legend)
+        return (frame, frame.plot.minY - fs * 1.3, legend)
     }
 
     /// Canvas position of a bar's point (infinite deaths on the ∞ line).
@@ -349,7 +349,8 @@ public struct MapperDiagram: FigureKind {
             body = body.inset(right: w + fs)
         }
         let side = min(body.width, body.height)
-        let hi = max(4, side * 0.055), lo = max(2.5, hi * 0.45)
+        // Largest node radius: shrinks with the node count so that crowded graphs stay readable.
+        let hi = max(4, side * min(0.055, 0.33 / Double(max(1, nodes.count)).squareRoot())), lo = max(2.5, hi * 0.45)
         let plot = Rect(x: body.midX - side / 2, y: body.midY - side / 2, width: side, height: side).inset(hi + 1)
         let unit = unitPositions()
         // y grows upwards in data, downwards on the canvas.

@@ -139,7 +139,7 @@ func ratioText(_ v: Double) -> String { v.isInfinite ? "∞ (one bar)" : String(
 /// `step: topology` — normalise, density filter, Vietoris–Rips H0/H1 and Mapper on pooled filters (METHODS.md §3).
 ///
 /// Arguments: `filters` (a filter-experiment result), `at` (final | first | N: the pooled step), `k` (default scaled to the cloud),
-/// `p` (0.3), `intervals` (default scaled), `overlap` (2/3), `min-cluster` (1), `layout` (spring | lens).
+/// `p` (0.3), `intervals` (default scaled), `overlap` (2/3), `min-cluster` (1), `layout` (lens: x = mean PCA1, y = mean PCA2 of the node | spring).
 /// Figures: `<label>-mapper`, `<label>-barcode`, `<label>-diagram`.
 public struct TopologyStep: Step {
     public let name = "topology"
@@ -165,7 +165,7 @@ public struct TopologyStep: Step {
             s.overlap = Double(o)
         }
         s.minClusterSize = try a.positiveInt("min-cluster") ?? 1
-        let layout = MapperLayout(rawValue: try a.oneOf("layout", MapperLayout.allCases.map(\.rawValue), default: "spring"))!
+        let layout = MapperLayout(rawValue: try a.oneOf("layout", MapperLayout.allCases.map(\.rawValue), default: "lens"))!
         let t = try FilterTopology.analyse(try filterCloud(r, pool), settings: s)
         let label = ctx.label(prefix: "fig")
         let figs = try TopologyFigures.make(t, kernel: r.kernel, layout: layout, what: "step \(pool.step)")
@@ -219,7 +219,7 @@ enum TopologyFigures {
         let edges = g.edges.map { MapperDiagramEdge(source: $0.source, target: $0.target, overlap: $0.overlap) }
         let mapper = Figure.mapperDiagram(MapperDiagram(nodes: nodes, edges: edges, patchSize: kernel,
                                                         layout: layout == .lens && nodes.contains(where: { $0.position == nil }) ? .spring : layout,
-                                                        title: "Mapper, \(what): \(g.nodes.count) nodes, β1 = \(t.cliqueLoopCount) (E − V + C = \(t.loopCount))",
+                                                        title: "Mapper, \(what): \(g.nodes.count) nodes, β1 = \(t.cliqueLoopCount)",
                                                         colorTitle: "mean δ_k (low = dense)"))
         let fb = bars(t.barcodes)
         let barcode = Figure.barcode(Barcode(dimensions: fb, title: "Barcodes, \(what) (\(t.filtered.count) points)"))
