@@ -19,6 +19,9 @@ public enum Figure: Codable, Equatable, Sendable {
     case heatMap(HeatMap)
     case linePlot(LinePlot)
     case histogram(Histogram)
+    case barcode(Barcode)
+    case persistenceDiagram(PersistenceDiagram)
+    case mapperDiagram(MapperDiagram)
 
     public var kind: any FigureKind {
         switch self {
@@ -29,6 +32,9 @@ public enum Figure: Codable, Equatable, Sendable {
         case let .heatMap(f): return f
         case let .linePlot(f): return f
         case let .histogram(f): return f
+        case let .barcode(f): return f
+        case let .persistenceDiagram(f): return f
+        case let .mapperDiagram(f): return f
         }
     }
 

@@ -139,7 +139,8 @@ public enum StepRegistry {
 
     public static let builtInSteps: [any Step] = [DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
                                                    PruneStep(), PruneFigureStep(),
-                                                   TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep(), NCutStep()]
+                                                   TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep(), NCutStep(),
+                                                   FilterExperimentStep(), TopologyStep(), TopologySensitivityStep()]
 
     /// Adds or replaces a step.
     public static func register(_ step: any Step) {

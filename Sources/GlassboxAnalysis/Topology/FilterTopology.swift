@@ -1,0 +1,91 @@
+import Foundation
+import GlassboxCore
+
+/// Settings of the filter-space pipeline (METHODS.md §3): normalise, density filter ρ(k, p), Rips barcodes, Mapper.
+public struct FilterTopologySettings: Codable, Equatable, Sendable {
+    /// Density filter k; nil = METHODS.md's k = 200 scaled to the cloud: round(200 · n / 6400), at least 3.
+    public var k: Int?
+    public var fraction: Double
+    /// Mapper intervals per lens dimension; nil = 30 for clouds of ≥ 1500 kept points, else round(√kept / 1.5)
+    /// clamped to 6…30 (30 × 30 cubes on a few hundred points leave most cubes with one or two points).
+    public var intervals: Int?
+    public var overlap: Double
+    public var maxDimension: Int
+    public var minClusterSize: Int
+
+    public init(k: Int? = nil, fraction: Double = 0.3, intervals: Int? = nil, overlap: Double = 2.0 / 3.0, maxDimension: Int = 1,
+                minClusterSize: Int = 1) {
+        self.k = k; self.fraction = fraction; self.intervals = intervals; self.overlap = overlap
+        self.maxDimension = maxDimension; self.minClusterSize = minClusterSize
+    }
+
+    public static func scaledK(count n: Int) -> Int { max(3, Int((200.0 * Double(n) / 6400).rounded())) }
+    public static func scaledIntervals(kept: Int) -> Int {
+        kept >= 1500 ? 30 : max(6, min(30, Int((Double(kept).squareRoot() / 1.5).rounded())))
+    }
+}
+
+/// The result of the pipeline on one cloud of filters.
+public struct FilterTopologyResult: Codable, Sendable {
+    public var settings: FilterTopologySettings
+    public var inputCount: Int
+    /// Near-constant filters dropped by normalisation.
+    public var droppedCount: Int
+    public var k: Int
+    public var intervals: Int
+    /// The normalised points kept by the density filter (rows of `filtered`).
+    public var filtered: PointCloud
+    /// δ_k of each kept point.
+    public var keptDensity: [Double]
+    public var barcodes: Barcodes
+    public var mapper: MapperGraph
+    /// Lengths of the two longest H1 bars (infinite bars end at the filtration threshold); 0 when absent.
+    public var dominantH1: Double
+    public var secondH1: Double
+    /// dominant / second (∞ when there is one H1 bar, 0 when none).
+    public var dominantRatio: Double { secondH1 > 0 ? dominantH1 / secondH1 : (dominantH1 > 0 ? .infinity : 0) }
+    /// Independent cycles of the Mapper graph: edges − nodes + components. With a 2-D lens, overlapping cover cubes
+    /// give cliques, so this also counts their triangles.
+    public var loopCount: Int { mapper.cycleRank }
+    /// Rank of H1 of the Mapper graph's clique (flag) complex: cycles that triangles of the graph do not fill.
+    public var cliqueLoopCount: Int
+}
+
+public enum FilterTopology {
+    /// Runs the pipeline on raw filters (`cloud` rows = flattened k×k filters).
+    public static func analyse(_ cloud: PointCloud, settings s: FilterTopologySettings = FilterTopologySettings()) throws -> FilterTopologyResult {
+        let norm = PointCloudTools.normaliseFilters(cloud)
+        let n = norm.points.count
+        guard n >= 4 else {
+            throw GlassboxError.invalidArgument(name: "filters", expected: "at least 4 filters that are not constant", found: "\(n)")
+        }
+        let k = min(s.k ?? FilterTopologySettings.scaledK(count: n), n - 1)
+        guard k >= 1 else { throw GlassboxError.invalidArgument(name: "k", expected: "≥ 1", found: "\(k)") }
+        let density = try PointCloudTools.densityFilter(norm.points, k: k, fraction: s.fraction)
+        let filtered = norm.points.subset(density.kept)
+        guard filtered.count >= 3 else {
+            throw GlassboxError.invalidArgument(name: "density filter", expected: "at least 3 points kept", found: "\(filtered.count) (p = \(s.fraction))")
+        }
+        let barcodes = try VietorisRips.barcodes(points: filtered.values, dimension: filtered.dimension, maxDimension: s.maxDimension)
+        let intervals = s.intervals ?? FilterTopologySettings.scaledIntervals(kept: filtered.count)
+        let params = MapperParameters(lens: .pca([1, 2]), intervals: intervals, overlap: s.overlap, metric: .varianceNormalised,
+                                      minClusterSize: s.minClusterSize)
+        let graph = try Mapper.graph(filtered, parameters: params)
+        let lengths = barcodes[1].map { min($0.death, barcodes.threshold) - $0.birth }.sorted(by: >)
+        return FilterTopologyResult(settings: s, inputCount: cloud.count, droppedCount: norm.droppedCount, k: k, intervals: intervals,
+                                    filtered: filtered, keptDensity: density.kept.map { density.kthDistance[$0] },
+                                    barcodes: barcodes, mapper: graph, dominantH1: lengths.first ?? 0,
+                                    secondH1: lengths.count > 1 ? lengths[1] : 0, cliqueLoopCount: try cliqueLoops(graph))
+    }
+
+    /// β1 of the clique complex of a Mapper graph: Rips at scale 1 on the graph metric truncated at 2
+    /// (edges at distance 1, all other pairs at 2), so every triangle of the graph is filled.
+    public static func cliqueLoops(_ g: MapperGraph) throws -> Int {
+        let n = g.nodes.count
+        guard n >= 3 else { return 0 }
+        var d = [Double](repeating: 2, count: n * n)
+        for i in 0..<n { d[i * n + i] = 0 }
+        for e in g.edges { d[e.source * n + e.target] = 1; d[e.target * n + e.source] = 1 }
+        return try VietorisRips.barcodes(distances: d, maxDimension: 1, threshold: 1).bettiNumber(1, at: 1)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+@testable import GlassboxAnalysis
+@testable import GlassboxCore
+@testable import GlassboxReport
+
+/// The filter-space pipeline on a known answer, and the topology steps in a small recipe on MNIST test images.
+final class TopologyStepTests: XCTestCase {
+    /// 60 evenly spaced primary-circle filters C(θ)(x, y) = cos θ·x + sin θ·y on the 3×3 grid (METHODS.md §3):
+    /// H1 is exactly one bar [2·sin(π/60), √3).
+    func testCircleOfEdgesKnownAnswer() throws {
+        var v: [Double] = []
+        for i in 0..<60 {
+            let t = 2 * Double.pi * Double(i) / 60
+            for y in [-1.0, 0, 1] { for x in [-1.0, 0, 1] { v.append(cos(t) * x + sin(t) * y) } }
+        }
+        let r = try FilterTopology.analyse(try PointCloud(values: v, dimension: 9),
+                                           settings: FilterTopologySettings(k: 3, fraction: 1, intervals: 8))
+        XCTAssertEqual(r.filtered.count, 60)
+        XCTAssertEqual(r.barcodes[1].count, 1)
+        let bar = r.barcodes[1][0]
+        XCTAssertEqual(bar.birth, 2 * sin(Double.pi / 60), accuracy: 1e-9)
+        XCTAssertEqual(r.dominantH1, min(bar.death, r.barcodes.threshold) - bar.birth, accuracy: 1e-12)
+        XCTAssertTrue(r.dominantRatio.isInfinite)
+        // Mapper on a 2-D cover: E − V + C also counts the triangles of overlapping cubes, so it is no exact loop count.
+        XCTAssertEqual(r.loopCount, r.mapper.edges.count - r.mapper.nodes.count + r.mapper.componentCount)
+        print("circle Mapper: \(r.mapper.nodes.count) nodes, \(r.mapper.edges.count) edges, \(r.mapper.componentCount) components, β1 \(r.cliqueLoopCount)")
+        // Scaled defaults: k = 200·n/6400, intervals from the kept count.
+        XCTAssertEqual(FilterTopologySettings.scaledK(count: 1024), 32)
+        XCTAssertEqual(FilterTopologySettings.scaledK(count: 6400), 200)
+        XCTAssertEqual(FilterTopologySettings.scaledIntervals(kept: 1920), 30)
+    }
+
+    func testTooFewFiltersIsAClearError() {
+        XCTAssertThrowsError(try FilterTopology.analyse(try PointCloud(values: Array(repeating: 1, count: 27), dimension: 9))) { e in
+            XCTAssertTrue("\(e)".contains("at least 4 filters"), "\(e)")
+        }
+    }
+
+    func recipe(at: String = "first") -> String {
+        """
+        ---
+        title: Topology test
+        seed: 2
+        ---
+        ```glassbox
+        step: data
+        dataset: mnist
+        name: digits
+        resplit: 300:100
+        ```
+
+        ```glassbox
+        step: filter-experiment
+        data: digits
+        name: f
+        nets: 2
+        train-limit: 200
+        model: input 1x28x28; conv 16 k3 p1; relu; maxpool 2; flatten; linear 10
+        steps: [2]
+        ```
+
+        ```glassbox
+        #| label: fig-t
+        step: topology
+        filters: f
+        at: \(at)
+        ```
+
+        ```glassbox
+        #| label: tbl-s
+        step: topology-sensitivity
+        filters: f
+        k: [3]
+        p: [0.5]
+        ```
+        """
+    }
+
+    func testStepsRunAndCache() throws {
+        try requireMNIST()
+        let dir = try makeTempDir("topology")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = (dir as NSString).appendingPathComponent("t.md")
+        try write(recipe(), to: path)
+        let out = (dir as NSString).appendingPathComponent("run")
+        let first = try Runner.run(recipe: path, options: options(out: out))
+        XCTAssertEqual(first.statistics.executed, [1, 2, 3, 4])
+        for f in ["fig-t-mapper", "fig-t-barcode", "fig-t-diagram"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: (first.runDirectory as NSString).appendingPathComponent("figures/\(f).png")), f)
+        }
+        // 2 nets × 16 filters at step 2 and at the end (4 steps of 64 on 200 images).
+        let kept = try XCTUnwrap(first.manifest.metrics.first { $0.name == "f.step2.kept" })
+        XCTAssertEqual(kept.value, 10)   // 30 % of 32
+        XCTAssertTrue(try readText(first.indexPath).contains("pooled at steps 2 (32 filters), 4 (32 filters)"))
+        let second = try Runner.run(recipe: path, options: options(out: out))
+        XCTAssertEqual(second.statistics.executed, [])
+        XCTAssertEqual(second.manifest.metrics.first { $0.name == "f.step2.loops" }?.value,
+                       first.manifest.metrics.first { $0.name == "f.step2.loops" }?.value)
+        // A bad step names the cell and the steps there are.
+        try write(recipe(at: "7"), to: path)
+        XCTAssertThrowsError(try Runner.run(recipe: path, options: options(out: out))) { e in
+            XCTAssertTrue("\(e)".contains("'at': expected final, first or one of the steps [2, 4]"), "\(e)")
+        }
+    }
+}
