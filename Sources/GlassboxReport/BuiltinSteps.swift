@@ -134,11 +134,7 @@ public struct EvaluateStep: Step {
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         try ctx.args.allowOnly(["model", "data", "name"])
-        let model = try ctx.args.requireString("model")
-        var names = [WorkspaceName(.model, model)]
-        if let d = try ctx.args.string("data") { names.append(WorkspaceName(.data, d)) }
-        else if let m = ws.models[model] { names.append(WorkspaceName(.data, m.record.data)) }
-        return StepInputs(names: names)
+        return try StepInputs.modelAndData(ctx, ws)
     }
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult {

@@ -20,6 +20,15 @@ public struct StepInputs: Sendable {
     public var names: [WorkspaceName]
     public var files: [String]
     public init(names: [WorkspaceName] = [], files: [String] = []) { self.names = names; self.files = files }
+
+    /// The cell's `model` and the data it runs on: the `data` argument, or else the data the model was trained on.
+    public static func modelAndData(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
+        let model = try ctx.args.requireString("model")
+        var names = [WorkspaceName(.model, model)]
+        if let d = try ctx.args.string("data") { names.append(WorkspaceName(.data, d)) }
+        else if let m = ws.models[model] { names.append(WorkspaceName(.data, m.record.data)) }
+        return StepInputs(names: names)
+    }
 }
 
 /// A name in the workspace, qualified by what it holds.
