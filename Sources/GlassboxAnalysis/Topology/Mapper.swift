@@ -250,27 +250,32 @@ public enum Mapper {
     static func singleLinkageFirstGap(_ cloud: PointCloud, rows: [Int], scale: [Double], relativeGap: Double) -> [[Int]] {
         let m = rows.count, d = cloud.dimension
         if m == 1 { return [rows] }
-        func dist(_ a: Int, _ b: Int) -> Double {
-            var s = 0.0
-            for t in 0..<d { let u = (cloud.values[a * d + t] - cloud.values[b * d + t]) * scale[t]; s += u * u }
-            return s.squareRoot()
-        }
+        // The element's points, scaled, in one contiguous buffer: the O(m²) loop below then runs over plain memory.
+        var pts = [Double](repeating: 0, count: m * d)
+        for (i, r) in rows.enumerated() { for t in 0..<d { pts[i * d + t] = cloud.values[r * d + t] * scale[t] } }
         var inTree = [Bool](repeating: false, count: m)
-        var best = [Double](repeating: .infinity, count: m)
+        var best = [Double](repeating: .infinity, count: m)   // squared distances to the tree
         var from = [Int](repeating: -1, count: m)
         var tree: [(a: Int, b: Int, h: Double)] = []
+        tree.reserveCapacity(m - 1)
         var current = 0
         inTree[0] = true
-        for _ in 1..<m {
-            var next = -1
-            for j in 0..<m where !inTree[j] {
-                let dj = dist(rows[current], rows[j])
-                if dj < best[j] { best[j] = dj; from[j] = current }
-                if next < 0 || best[j] < best[next] { next = j }
+        pts.withUnsafeBufferPointer { pb in
+            let p = pb.baseAddress!
+            for _ in 1..<m {
+                var next = -1
+                let c = p + current * d
+                for j in 0..<m where !inTree[j] {
+                    let q = p + j * d
+                    var dj = 0.0
+                    for t in 0..<d { let u = c[t] - q[t]; dj += u * u }
+                    if dj < best[j] { best[j] = dj; from[j] = current }
+                    if next < 0 || best[j] < best[next] { next = j }
+                }
+                inTree[next] = true
+                tree.append((from[next], next, best[next].squareRoot()))
+                current = next
             }
-            inTree[next] = true
-            tree.append((from[next], next, best[next]))
-            current = next
         }
         let heights = tree.map(\.h).sorted()
         var cut = heights.last!
