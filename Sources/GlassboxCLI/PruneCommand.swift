@@ -28,7 +28,8 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("batch-size")) var batchSize = 100
     @Option(help: "regions: 4 or 8.") var connectivity = 4
     @Option(help: "magnitude: layer (each layer on its own) or global (one ranking over all layers).") var scope = "layer"
-    @Option(help: "magnitude: weights or units (whole rows by L2 norm).") var granularity = "weights"
+    @Option(help: "weights, units (whole rows by L2 norm) or inputs (whole columns, e.g. pixels, by L2 norm); with --method regions, the granularity of the magnitude step.")
+    var granularity = "weights"
     @Option(help: "regions: global (all regions ranked together) or unit.") var ranking = "global"
     @Option(name: .customLong("magnitude-amount"), help: "regions: share of first-layer weights pruned by |w| first.")
     var magnitudeAmount = 0.5
@@ -57,9 +58,7 @@ struct PruneCommand: ParsableCommand {
             guard let s = PruningScope(rawValue: scope) else {
                 throw GlassboxError.invalidArgument(name: "--scope", expected: "layer or global", found: "'\(scope)'")
             }
-            guard let g = PruningGranularity(rawValue: granularity) else {
-                throw GlassboxError.invalidArgument(name: "--granularity", expected: "weights or units", found: "'\(granularity)'")
-            }
+            let g = try granularityValue()
             result = try Pruner.magnitude(model, train: train, test: test,
                                           config: MagnitudePruningConfig(criterion: criterion, scope: s, granularity: g, rounds: rounds, retrain: retrain),
                                           log: log)
@@ -68,7 +67,7 @@ struct PruneCommand: ParsableCommand {
             guard let r = RegionRanking(rawValue: ranking) else {
                 throw GlassboxError.invalidArgument(name: "--ranking", expected: "global or unit", found: "'\(ranking)'")
             }
-            let config = RegionPruningConfig(magnitudeAmount: magnitudeAmount, regionFraction: amount ?? 0.4,
+            let config = RegionPruningConfig(magnitudeAmount: magnitudeAmount, magnitudeGranularity: try granularityValue(), regionFraction: amount ?? 0.4,
                                              connectivity: try Connectivity(connectivity), ranking: r, repeats: rounds, retrain: retrain)
             result = try Pruner.regions(model, train: train, test: test, config: config, log: log)
         default:
@@ -86,6 +85,13 @@ struct PruneCommand: ParsableCommand {
         let s = result.unitSplit
         print(String(format: "units of %@: %d > 90 %% pruned, %d < 40 %% pruned, %d between", result.firstLayer, s.above90, s.below40, s.between))
         print("saved: \(out)")
+    }
+
+    func granularityValue() throws -> PruningGranularity {
+        guard let g = PruningGranularity(rawValue: granularity) else {
+            throw GlassboxError.invalidArgument(name: "--granularity", expected: "weights, units or inputs", found: "'\(granularity)'")
+        }
+        return g
     }
 
     static func line(_ r: PruningRound) -> String {

@@ -12,7 +12,7 @@ import GlassboxNN
 /// (magnitude|regions), `amount` (magnitude: fraction of the remaining weights per round; regions: fraction of
 /// the regions, default 0.4) or `q` (magnitude: threshold q × std), `rounds` (1; regions: repeats of steps 3–5),
 /// `retrain-epochs` (1), `lr` (default: the model's training rate / 10), `momentum` (0), `batch` (100),
-/// `scope` (layer|global), `granularity` (weights|units), `layers` (indices; default all linear/conv layers),
+/// `scope` (layer|global), `granularity` (weights|units|inputs; with method regions: step 2's), `layers` (indices; default all linear/conv layers),
 /// `magnitude-amount` (regions step 2, default 0.5), `connectivity` (4|8), `ranking` (global|unit), `seed`.
 public struct PruneStep: Step {
     public let name = "prune"
@@ -57,7 +57,7 @@ public struct PruneStep: Step {
                 default: throw a.error("q", expected: "either 'amount' or 'q', not both", found: "both")
                 }
                 let scope = PruningScope(rawValue: try a.oneOf("scope", ["layer", "global"], default: "layer"))!
-                let granularity = PruningGranularity(rawValue: try a.oneOf("granularity", ["weights", "units"], default: "weights"))!
+                let granularity = PruningGranularity(rawValue: try a.oneOf("granularity", ["weights", "units", "inputs"], default: "weights"))!
                 let layers = try a.strings("layers").map { try $0.map { s -> Int in
                     guard let i = Int(s) else { throw a.error("layers", expected: "layer indices such as [0, 2, 4]", found: "'\(s)'") }
                     return i
@@ -66,12 +66,13 @@ public struct PruneStep: Step {
                                                     retrain: retrain, layers: layers)
                 result = try Pruner.magnitude(model, train: pair.train, test: pair.test, config: config)
             } else {
-                for k in ["q", "scope", "granularity", "layers"] where a.has(k) {
+                for k in ["q", "scope", "layers"] where a.has(k) {
                     throw a.error(k, expected: "no '\(k)' with method regions (it prunes the first linear layer)", found: "'\(k)'")
                 }
                 let connectivity = try Connectivity(Int(try a.oneOf("connectivity", ["4", "8"], default: "4"))!)
                 let ranking = RegionRanking(rawValue: try a.oneOf("ranking", ["global", "unit"], default: "global"))!
                 let config = RegionPruningConfig(magnitudeAmount: Double(try a.float("magnitude-amount") ?? 0.5),
+                                                 magnitudeGranularity: PruningGranularity(rawValue: try a.oneOf("granularity", ["weights", "units", "inputs"], default: "weights"))!,
                                                  regionFraction: Double(try a.float("amount") ?? 0.4), connectivity: connectivity,
                                                  ranking: ranking, repeats: rounds, retrain: retrain)
                 result = try Pruner.regions(model, train: pair.train, test: pair.test, config: config)
@@ -115,6 +116,11 @@ public struct PruneStep: Step {
         let s = r.unitSplit
         text += String(format: " Units of %@: %d more than 90 %% pruned (%.0f %%), %d less than 40 %% pruned (%.0f %%), %d in between.",
                        r.firstLayer, s.above90, s.above90Share * 100, s.below40, s.below40Share * 100, s.between)
+        if let rs = r.regionSplit {
+            text += String(format: " Of the weights each unit still had after the magnitude step, region pruning removed more than 90 %% in %d units and less than 40 %% in %d (%d in between%@).",
+                           rs.above90, rs.below40, rs.between,
+                           rs.units < s.units ? String(format: "; %d units the magnitude step had emptied are not counted", s.units - rs.units) : "")
+        }
         let layerNames = b.layers.map(\.name)
         let rows = r.rounds.map { round -> [String] in
             [String(round.round), round.label, pct(round.accuracyAfterPruning), pct(round.testAccuracy)]
@@ -281,5 +287,44 @@ public struct PruneFigureStep: Step {
         height = try a.positiveInt("height") ?? height
         return CellResult(outputs: [try FigureStep.save(figure, label: ctx.label(prefix: "fig"), caption: ctx.cell.options.caption,
                                                         width: width, height: height, directory: ctx.directory)])
+    }
+}
+
+/// `step: prune-compare` — one table comparing pruning results (`results: [...]`): the settings that differ,
+/// accuracy before and after, weights kept, and the per-unit split of the first layer (of all its weights and,
+/// for region pruning, of what survived the magnitude step).
+public struct PruneCompareStep: Step {
+    public let name = "prune-compare"
+    static let allowed = ["results", "result"]
+
+    public init() {}
+
+    public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
+        try ctx.args.allowOnly(Self.allowed)
+        return StepInputs(names: try PruneFigureStep().list(ctx.args, "results", "result").map { WorkspaceName(.result, $0) })
+    }
+
+    public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult {
+        let names = try PruneFigureStep().list(ctx.args, "results", "result")
+        let results = try names.map { try PruneFigureStep().result(ws, $0) }
+        // Settings whose value is not the same in every result, in a fixed order.
+        let keys = Set(results.flatMap(\.settings.keys)).sorted().filter { k in Set(results.map { $0.settings[k] ?? "–" }).count > 1 }
+        let methods = Set(results.map(\.method)).count > 1
+        func split(_ s: UnitSplit?) -> String { s.map { "\($0.above90) / \($0.between) / \($0.below40)" } ?? "–" }
+        let rows = zip(names, results).map { n, r -> [String] in
+            let first = r.after.layers.first { $0.name == r.firstLayer }
+            return [n] + (methods ? [r.method] : []) + keys.map { r.settings[$0] ?? "–" } + [
+                PruneStep.pct(r.before.testAccuracy), PruneStep.pct(r.after.testAccuracy),
+                String(format: "%+.2f", (r.after.testAccuracy - r.before.testAccuracy) * 100),
+                first.map { String(format: "%.1f", 100 - $0.keptPercent) } ?? "–",
+                split(r.unitSplit), split(r.regionSplit),
+            ]
+        }
+        let table = TableOutput(label: ctx.cell.options.label ?? "tbl-prune-compare", caption: ctx.cell.options.caption,
+                                columns: ["Result"] + (methods ? ["Method"] : []) + keys + ["Accuracy before (%)", "Accuracy after (%)", "Δ (points)",
+                                          "First layer pruned (%)", "Units >90 / between / <40 % pruned",
+                                          "Units by region step >90 / between / <40 %"],
+                                rows: rows, numeric: [false] + (methods ? [false] : []) + keys.map { _ in false } + [true, true, true, true, false, false])
+        return CellResult(outputs: [.table(table)])
     }
 }

@@ -246,6 +246,9 @@ public struct CellOptions: Codable, Equatable, Sendable {
     public var echo = true
     /// Use the cell cache (false: run the cell every time).
     public var cache = true
+    /// Show the cell's outputs (false: the cell runs and its metrics go into run.json, but its text, tables and
+    /// figures are left out of the report — for cells whose results a later cell sums up).
+    public var output = true
 }
 
 /// One fenced `glassbox` cell.
@@ -265,7 +268,7 @@ public struct RecipeCell: Sendable {
     static func parse(body lines: [String], index: Int, line: Int, path: String) throws -> RecipeCell {
         var options = CellOptions()
         var k = 0
-        let known = "label, caption, echo, cache"
+        let known = "label, caption, echo, cache, output"
         while k < lines.count, lines[k].trimmingCharacters(in: .whitespaces).hasPrefix("#|") {
             let lineNo = line + 1 + k
             let t = lines[k].trimmingCharacters(in: .whitespaces).dropFirst(2)
@@ -275,7 +278,12 @@ public struct RecipeCell: Sendable {
             let key = t[..<colon].trimmingCharacters(in: .whitespaces)
             let raw = t[t.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             // Values are YAML scalars, so quoting works as in the cell body.
-            let value = try parseYAML(raw, path: path, firstLine: lineNo, what: "cell option '\(key)'")?.scalar?.string ?? ""
+            let node = try parseYAML(raw, path: path, firstLine: lineNo, what: "cell option '\(key)'")
+            guard node == nil || node?.scalar != nil else {
+                throw RecipeError.at(path, line: lineNo, "cell option '\(key)'", expected: "a single value (quote text that contains ': ' or starts with '[', '{', '-')",
+                                     found: "'\(raw)'")
+            }
+            let value = node?.scalar?.string ?? ""
             func bool() throws -> Bool {
                 switch value.lowercased() {
                 case "true", "yes": return true
@@ -293,6 +301,7 @@ public struct RecipeCell: Sendable {
             case "caption", "fig-cap", "tbl-cap": options.caption = value
             case "echo": options.echo = try bool()
             case "cache": options.cache = try bool()
+            case "output": options.output = try bool()
             default:
                 throw RecipeError.at(path, line: lineNo, "cell option", expected: "one of \(known)", found: "'\(key)'")
             }

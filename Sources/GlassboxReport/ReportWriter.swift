@@ -63,7 +63,7 @@ struct ReportWriter {
     init(recipe: Recipe, runID: String, records: [CellRecord], runDirectory: String, templates: Templates) throws {
         self.recipe = recipe; self.runID = runID; self.records = records; self.runDirectory = runDirectory; self.templates = templates
         var f = 0, t = 0
-        for r in records {
+        for r in records where r.cell.options.output {
             for o in r.result.outputs {
                 switch o {
                 case let .figure(fig): f += 1; numbers[fig.label] = ("Figure", f)
@@ -80,6 +80,7 @@ struct ReportWriter {
             for o in r.result.outputs {
                 switch o {
                 case let .metrics(m): metrics += m
+                case .table where !r.cell.options.output, .figure where !r.cell.options.output: break
                 case let .table(t):
                     tables.append(.init(label: t.label, number: numbers[t.label]!.number, caption: t.caption, columns: t.columns, rows: t.rows))
                 case let .figure(f):
@@ -121,7 +122,7 @@ struct ReportWriter {
             case let .cell(c):
                 guard let r = cellsByIndex[c.index] else { continue }
                 var outputs: [[String: Any]] = []
-                for o in r.result.outputs {
+                for o in r.result.outputs where c.options.output {
                     switch o {
                     case let .text(t): outputs.append(["text": t])
                     case let .figure(f):

@@ -73,6 +73,22 @@ final class PruningMagnitudeTests: XCTestCase {
         }
     }
 
+    func testStructuredInputsPrunesWholeColumnsByL2Norm() throws {
+        let w = try target([3, 4, 1, 0, 0, 2], rows: 3)  // [[3, 4], [1, 0], [0, 2]]: column norms √10, √20
+        XCTAssertEqual(MagnitudePruning.columnNorms(w)[0], 10.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(MagnitudePruning.columnNorms(w)[1], 20.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(try MagnitudePruning.prune([w], criterion: .amount(0.5), scope: .layer, granularity: .inputs)[0], [0, 1, 0, 1, 0, 1])
+        // Already-pruned weights do not count: with row 0 masked the column norms are 1 and 2.
+        let m = try target([3, 4, 1, 0, 0, 2], rows: 3, mask: [0, 0, 1, 1, 1, 1])
+        XCTAssertEqual(MagnitudePruning.columnNorms(m), [1, 2])
+        XCTAssertEqual(try MagnitudePruning.prune([m], criterion: .amount(0.5), scope: .layer, granularity: .inputs)[0], [0, 0, 0, 1, 0, 1])
+        // q × std over the remaining columns' norms: norms 1 and 2 have std 0.5, so q = 3 prunes the column below 1.5.
+        XCTAssertEqual(try MagnitudePruning.prune([m], criterion: .stdMultiple(3), scope: .layer, granularity: .inputs)[0], [0, 0, 0, 1, 0, 1])
+        XCTAssertThrowsError(try MagnitudePruning.prune([w], criterion: .amount(0.5), scope: .global, granularity: .inputs)) { e in
+            XCTAssertTrue("\(e)".contains("scope"), "\(e)")
+        }
+    }
+
     func testBadArgumentsNameTheField() {
         XCTAssertThrowsError(try MagnitudePruning.prune([target([1, 2])], criterion: .amount(1.5), scope: .layer)) { e in
             XCTAssertEqual(e as? GlassboxError, .invalidArgument(name: "amount", expected: "a fraction in [0, 1] of the remaining weights", found: "1.5"))

@@ -137,6 +137,42 @@ final class PruningStepTests: XCTestCase {
         XCTAssertTrue(try readText(second.indexPath).contains(String(format: "accuracy %.2f %%", mag.value * 100)))
     }
 
+    func testPruneCompareTabulatesTheSplits() throws {
+        let extra = """
+
+        ```glassbox
+        #| output: false
+        step: prune
+        model: mlp
+        name: pix
+        method: regions
+        granularity: inputs
+        retrain-epochs: 0
+        ```
+
+        ```glassbox
+        #| label: tbl-cmp
+        step: prune-compare
+        results: [mag, reg, pix]
+        ```
+        """
+        let summary = try run(recipe(extra: extra))
+        let html = try readText(summary.indexPath)
+        XCTAssertTrue(html.contains("Units by region step"), "compare table")
+        XCTAssertTrue(html.contains("magnitude granularity"), "a setting that differs between results is a column")
+        XCTAssertTrue(html.contains("region pruning removed more than 90 %"), "the region-step split in the prune text")
+        // `#| output: false`: the pix cell ran (its row is in the table, its metrics in run.json) but shows nothing itself.
+        XCTAssertFalse(html.contains("Model 'pix'"), "hidden cell output")
+        XCTAssertTrue(html.contains(">pix<"), "pix row of the compare table")
+        XCTAssertEqual(summary.manifest.tables.map(\.label).filter { $0 == "tbl-pix" }, [], "hidden tables are not numbered")
+        // The per-pixel reading keeps at most 392 of 784 pixels per unit (the second layer's 320 weights are untouched).
+        let kept = try XCTUnwrap(summary.manifest.metrics.first { $0.name == "pix.kept" })
+        XCTAssertLessThanOrEqual(kept.value, Double(32 * 392 + 320) / Double(25_088 + 320) + 1e-12)
+        XCTAssertThrowsError(try run(recipe(extra: extra.replacingOccurrences(of: "granularity: inputs", with: "granularity: pixels")))) { e in
+            XCTAssertTrue("\(e)".contains("'granularity': expected one of weights, units, inputs"), "\(e)")
+        }
+    }
+
     func testBadArgumentsNameTheCellLine() throws {
         XCTAssertThrowsError(try run(recipe(pruneArgs: "scope: layer"))) { e in
             XCTAssertTrue("\(e)".contains("amount"), "\(e)")

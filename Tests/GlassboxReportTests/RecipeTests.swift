@@ -114,11 +114,17 @@ final class RecipeTests: XCTestCase {
 
     func testCellErrorsNameTheLine() throws {
         XCTAssertThrowsError(try Recipe.parse("text\n```glassbox\n#| colour: red\nstep: data\n```\n", path: "o.md")) { e in
-            XCTAssertEqual("\(e)", "o.md:3: cell option: expected one of label, caption, echo, cache, found 'colour'")
+            XCTAssertEqual("\(e)", "o.md:3: cell option: expected one of label, caption, echo, cache, output, found 'colour'")
         }
         XCTAssertThrowsError(try Recipe.parse("text\n```glassbox\n#| echo: maybe\nstep: data\n```\n", path: "o.md")) { e in
             XCTAssertTrue("\(e)".hasPrefix("o.md:3: cell option 'echo'"), "\(e)")
         }
+        // An unquoted caption with ': ' in it is a YAML mapping, not text: an error, never a silently empty caption.
+        XCTAssertThrowsError(try Recipe.parse("text\n```glassbox\n#| caption: Baseline: accuracy\nstep: data\n```\n", path: "o.md")) { e in
+            XCTAssertTrue("\(e)".hasPrefix("o.md:3: cell option 'caption': expected a single value (quote text"), "\(e)")
+        }
+        XCTAssertEqual(try Recipe.parse("text\n```glassbox\n#| caption: \"Baseline: accuracy\"\nstep: data\n```\n", path: "o.md").cells[0].options.caption,
+                       "Baseline: accuracy")
         XCTAssertThrowsError(try Recipe.parse("text\n\n```glassbox\nstep: data\n", path: "u.md")) { e in
             XCTAssertEqual("\(e)", "u.md:3: cell: expected a closing ``` fence, found end of file")
         }

@@ -20,10 +20,12 @@ public enum PruningScope: String, Codable, Sendable, CaseIterable {
     case layer, global
 }
 
-/// Unstructured (single weights) or structured by unit: whole rows (output units; output channels of a
-/// convolution) ranked by the L2 norm of their kept weights.
+/// Unstructured (single weights) or structured: whole rows (`units`: output units, output channels of a
+/// convolution; `torch.nn.utils.prune.ln_structured(n=2, dim=0)`) or whole columns (`inputs`: every weight from
+/// one input, e.g. one pixel of a first layer; `ln_structured(n=2, dim=1)` on a linear weight), ranked by the L2
+/// norm of their kept weights.
 public enum PruningGranularity: String, Codable, Sendable, CaseIterable {
-    case weights, units
+    case weights, units, inputs
 }
 
 /// Rounds half to even, as Python's `round` and so `torch.nn.utils.prune` do (Swift's `.rounded()` rounds half away).
@@ -76,12 +78,12 @@ public enum MagnitudePruning {
         guard !targets.isEmpty else {
             throw GlassboxError.invalidArgument(name: "layers", expected: "at least one weight tensor to prune", found: "none")
         }
-        if granularity == .units {
+        if granularity != .weights {
             guard scope == .layer else {
-                throw GlassboxError.invalidArgument(name: "scope", expected: "layer for unit (structured) pruning — rows of different layers have different lengths",
+                throw GlassboxError.invalidArgument(name: "scope", expected: "layer for structured (\(granularity.rawValue)) pruning — rows and columns of different layers have different lengths",
                                                     found: "global")
             }
-            return targets.map { pruneUnits($0, criterion: criterion) }
+            return targets.map { granularity == .units ? pruneUnits($0, criterion: criterion) : pruneInputs($0, criterion: criterion) }
         }
         switch scope {
         case .layer: return targets.map { pruneWeights([$0], criterion: criterion)[0] }
@@ -156,6 +158,31 @@ public enum MagnitudePruning {
             chosen = alive.filter { norms[$0] < q * std }
         }
         for r in chosen { for i in (r * len)..<((r + 1) * len) { mask[i] = 0 } }
+        return mask
+    }
+
+    /// L2 norm of each column (input) over its kept weights.
+    public static func columnNorms(_ t: PruningTarget) -> [Double] {
+        let len = t.values.count / t.rows
+        var sq = [Double](repeating: 0, count: len)
+        for r in 0..<t.rows {
+            for c in 0..<len where t.mask[r * len + c] != 0 { let w = Double(t.values[r * len + c]); sq[c] += w * w }
+        }
+        return sq.map { $0.squareRoot() }
+    }
+
+    /// Structured pass over columns: the same rule as `pruneUnits` with inputs in place of units.
+    static func pruneInputs(_ t: PruningTarget, criterion: PruningCriterion) -> [Float] {
+        let len = t.values.count / t.rows
+        // Transpose, prune rows, transpose back.
+        var tv = [Float](repeating: 0, count: t.values.count), tm = tv
+        for r in 0..<t.rows {
+            for c in 0..<len { tv[c * t.rows + r] = t.values[r * len + c]; tm[c * t.rows + r] = t.mask[r * len + c] }
+        }
+        let transposed = try! PruningTarget(name: t.name, values: tv, mask: tm, rows: len)
+        let pruned = pruneUnits(transposed, criterion: criterion)
+        var mask = t.mask
+        for r in 0..<t.rows { for c in 0..<len { mask[r * len + c] = pruned[c * t.rows + r] } }
         return mask
     }
 }

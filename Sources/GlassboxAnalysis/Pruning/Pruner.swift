@@ -52,6 +52,9 @@ public struct MagnitudePruningConfig: Codable, Equatable, Sendable {
 public struct RegionPruningConfig: Codable, Equatable, Sendable {
     /// Step 2: fraction of the first layer's weights pruned by |w| (0 skips it).
     public var magnitudeAmount: Double
+    /// Step 2's reading: single weights by |w| (`weights`, the default), or, as "prune 50 % by L2 magnitude"
+    /// can also be read, whole units (`units`, rows by L2 norm) or whole input pixels (`inputs`, columns).
+    public var magnitudeGranularity: PruningGranularity
     /// Step 4: fraction of the regions pruned per pass.
     public var regionFraction: Double
     public var connectivity: Connectivity
@@ -63,10 +66,10 @@ public struct RegionPruningConfig: Codable, Equatable, Sendable {
     public var imageHeight: Int?
     public var imageWidth: Int?
 
-    public init(magnitudeAmount: Double = 0.5, regionFraction: Double = 0.4, connectivity: Connectivity = .four,
-                ranking: RegionRanking = .global, repeats: Int = 1, retrain: RetrainConfig,
+    public init(magnitudeAmount: Double = 0.5, magnitudeGranularity: PruningGranularity = .weights, regionFraction: Double = 0.4,
+                connectivity: Connectivity = .four, ranking: RegionRanking = .global, repeats: Int = 1, retrain: RetrainConfig,
                 imageHeight: Int? = nil, imageWidth: Int? = nil) {
-        self.magnitudeAmount = magnitudeAmount; self.regionFraction = regionFraction; self.connectivity = connectivity
+        self.magnitudeAmount = magnitudeAmount; self.magnitudeGranularity = magnitudeGranularity; self.regionFraction = regionFraction; self.connectivity = connectivity
         self.ranking = ranking; self.repeats = repeats; self.retrain = retrain
         self.imageHeight = imageHeight; self.imageWidth = imageWidth
     }
@@ -80,6 +83,10 @@ public enum Pruner {
         try config.retrain.validate()
         guard config.rounds >= 1 else { throw GlassboxError.invalidArgument(name: "rounds", expected: "a whole number ≥ 1", found: "\(config.rounds)") }
         let targets = try PruningMeasure.targets(model, layers: config.layers)
+        if config.granularity == .inputs, let conv = targets.first(where: { $0.parameter.value.shape.count != 2 }) {
+            throw GlassboxError.invalidArgument(name: "granularity", expected: "inputs only for linear layers (columns of a 2-D weight)",
+                                                found: "'\(conv.name)' of shape \(conv.parameter.value.shape)")
+        }
         var rounds = [try PruningMeasure.round(model, index: 0, label: "trained", test: test, accuracyAfterPruning: nil, retraining: [])]
         log?(rounds[0])
         let what: String
@@ -126,14 +133,17 @@ public enum Pruner {
         log?(rounds[0])
         if config.magnitudeAmount > 0 {
             let target = try PruningTarget(name: name, values: p.value.scalars, mask: p.mask?.scalars, rows: lin.outFeatures)
-            let m = try MagnitudePruning.prune([target], criterion: .amount(config.magnitudeAmount), scope: .layer)[0]
+            let m = try MagnitudePruning.prune([target], criterion: .amount(config.magnitudeAmount), scope: .layer,
+                                               granularity: config.magnitudeGranularity)[0]
             p.setMask(Tensor(shape: p.value.shape, scalars: m))
-            rounds.append(try PruningMeasure.round(model, index: 1, label: "magnitude \(format(config.magnitudeAmount * 100)) % of \(name)",
+            let what = config.magnitudeGranularity == .weights ? "" : " \(config.magnitudeGranularity.rawValue)"
+            rounds.append(try PruningMeasure.round(model, index: 1, label: "magnitude \(format(config.magnitudeAmount * 100)) %\(what) of \(name)",
                                                    test: test, accuracyAfterPruning: nil, retraining: []))
             rounds[1].accuracyAfterPruning = rounds[1].testAccuracy
             log?(rounds[1])
         }
         var passes: [RegionPass] = []
+        let afterMagnitude = p.mask?.scalars ?? [Float](repeating: 1, count: p.value.count)
         for pass in 1...config.repeats {
             let mask = p.mask?.scalars ?? [Float](repeating: 1, count: p.value.count)
             let (newMask, record) = try RegionPruning.prunePass(weight: p.value.scalars, mask: mask, units: lin.outFeatures, height: h, width: w,
@@ -150,14 +160,27 @@ public enum Pruner {
             log?(rounds[rounds.count - 1])
         }
         let fractions = PruningMeasure.rowPrunedFractions(p)
+        let finalMask = p.mask?.scalars ?? [Float](repeating: 1, count: p.value.count)
+        let len = lin.inFeatures
+        let regionFractions = (0..<lin.outFeatures).compactMap { u -> Double? in
+            var survivors = 0, removed = 0
+            for i in (u * len)..<((u + 1) * len) where afterMagnitude[i] != 0 {
+                survivors += 1
+                if finalMask[i] == 0 { removed += 1 }
+            }
+            // A unit the magnitude step emptied has nothing region pruning could remove: left out.
+            return survivors == 0 ? nil : Double(removed) / Double(survivors)
+        }
         let settings: [String: String] = [
-            "magnitude amount": format(config.magnitudeAmount), "region fraction": format(config.regionFraction),
+            "magnitude amount": format(config.magnitudeAmount), "magnitude granularity": config.magnitudeGranularity.rawValue,
+            "region fraction": format(config.regionFraction),
             "connectivity": "\(config.connectivity.rawValue)", "ranking": config.ranking.rawValue, "repeats": "\(config.repeats)",
             "retrain epochs": "\(config.retrain.epochs)", "retrain lr": format(Double(config.retrain.optimizer.learningRate)),
             "image": "\(h)×\(w)",
         ]
         return PruningResult(method: "regions", settings: settings, rounds: rounds, regionPasses: passes, firstLayer: name,
-                             unitPrunedFractions: fractions, unitSplit: UnitSplit(prunedFractions: fractions))
+                             unitPrunedFractions: fractions, unitSplit: UnitSplit(prunedFractions: fractions),
+                             regionPrunedFractions: regionFractions, regionSplit: UnitSplit(prunedFractions: regionFractions))
     }
 
     static func imageShape(_ inFeatures: Int, _ c: RegionPruningConfig) throws -> (Int, Int) {

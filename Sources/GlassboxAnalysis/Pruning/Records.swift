@@ -95,6 +95,12 @@ public struct PruningResult: Codable, Equatable, Sendable {
     public var firstLayer: String
     public var unitPrunedFractions: [Double]
     public var unitSplit: UnitSplit
+    /// Region pruning only: per unit, the fraction of the weights that survived the magnitude step (2) which the
+    /// region passes then removed, and the same split over these fractions. With unstructured step 2 both splits
+    /// say much the same; with structured step 2 every unit loses 50 % there and only this one shows what region
+    /// pruning did. Units that the magnitude step emptied (structured by units) are left out.
+    public var regionPrunedFractions: [Double]?
+    public var regionSplit: UnitSplit?
 
     public var before: PruningRound { rounds[0] }
     public var after: PruningRound { rounds[rounds.count - 1] }
