@@ -57,9 +57,20 @@ public struct Barcode: FigureKind {
     public var xTitle: String?
     /// Right end of the scale axis (default: the largest finite birth or death × 1.05).
     public var maxScale: Double?
+    /// Most bars drawn per panel (default 100): beyond that, bars thinner than a pixel would hide the few long
+    /// ones, so only the longest are drawn (infinite ones first) and the panel says so.
+    public var maxBars: Int?
 
-    public init(dimensions: [FigureBars], title: String? = nil, xTitle: String? = "scale r", maxScale: Double? = nil) {
-        self.dimensions = dimensions; self.title = title; self.xTitle = xTitle; self.maxScale = maxScale
+    public init(dimensions: [FigureBars], title: String? = nil, xTitle: String? = "scale r", maxScale: Double? = nil, maxBars: Int? = nil) {
+        self.dimensions = dimensions; self.title = title; self.xTitle = xTitle; self.maxScale = maxScale; self.maxBars = maxBars
+    }
+
+    /// The bars a panel draws: all of them, or the `maxBars` longest.
+    func shown(_ d: FigureBars) -> [FigureBar] {
+        let cap = max(1, maxBars ?? 100)
+        guard d.bars.count > cap else { return d.bars }
+        let length = { (b: FigureBar) -> Double in b.death.map { $0 - b.birth } ?? .infinity }
+        return Array(d.bars.enumerated().sorted { (length($0.element), -$0.offset) > (length($1.element), -$1.offset) }.prefix(cap).map(\.element))
     }
 
     public func validate() throws { try validateBars(dimensions, maxScale: maxScale, what: "barcode") }
@@ -72,7 +83,7 @@ public struct Barcode: FigureKind {
         let gap = fs * 0.6
         let n = dimensions.count
         // Panel heights: a share for the axis and labels, the rest split by bar count (with a floor).
-        let weights = dimensions.map { max(4.0, Double($0.bars.count).squareRoot() * 2) }
+        let weights = dimensions.map { max(4.0, Double(shown($0).count).squareRoot() * 2) }
         let total = weights.reduce(0, +)
         let usable = body.height - gap * Double(n - 1)
         var y = body.minY
@@ -82,11 +93,13 @@ public struct Barcode: FigureKind {
             let area = Rect(x: body.minX, y: y, width: body.width, height: h)
             y += h + gap
             let last = i == n - 1
+            let bars = shown(d)
+            let yTitle = bars.count < d.bars.count ? "H\(d.dimension) (\(bars.count) longest of \(d.bars.count))" : "H\(d.dimension) (\(d.bars.count))"
             let frame = PlotFrame.layout(on: canvas, in: area, x: .numeric(Axis.fitted(0, hi, length: area.width * 0.85, on: canvas, horizontal: true)),
-                                         xTitle: last ? xTitle : nil, yTitle: "H\(d.dimension) (\(d.bars.count))") { _ in
+                                         xTitle: last ? xTitle : nil, yTitle: yTitle) { _ in
                 Axis(low: 0, high: 1, isLog: false, ticks: [], labels: [])
             }
-            let sorted = d.bars.sorted { ($0.birth, $0.death ?? .infinity) < ($1.birth, $1.death ?? .infinity) }
+            let sorted = bars.sorted { ($0.birth, $0.death ?? .infinity) < ($1.birth, $1.death ?? .infinity) }
             let plot = frame.plot
             let slot = sorted.isEmpty ? 0 : plot.height / Double(sorted.count)
             let thick = min(slot * 0.7, fs * 0.5)

@@ -8,10 +8,12 @@ import GlassboxNN
 // Topology steps (METHODS.md §3): filter-experiment, topology, topology-sensitivity. The pipeline lives in
 // GlassboxAnalysis (FilterTopology); these steps wire names to it and build figures, cards and tables.
 
-/// First-layer filters of many nets pooled at one training step.
+/// The filters of one layer of many nets pooled at one training step.
 public struct FilterPool: Codable, Sendable {
     /// Optimiser step the filters were taken at.
     public var step: Int
+    /// The layer's parameter name (nil in results written before layers were recorded: the result's `layer`).
+    public var layer: String?
     /// Row-major `count × kernel²` values.
     public var values: [Float]
     public var count: Int
@@ -21,22 +23,26 @@ public struct FilterPool: Codable, Sendable {
 public struct FilterExperimentResult: Codable, Sendable {
     public var spec: String
     public var data: String
+    /// The first of `layers`.
     public var layer: String
+    /// Every layer pooled (nil in older results: just `layer`).
+    public var layers: [String]?
     public var nets: Int
     public var kernel: Int
     public var testAccuracies: [Float]
     public var pools: [FilterPool]
 }
 
-/// `step: filter-experiment` — trains N nets that differ only in seed and pools their first-layer k×k filters at
-/// chosen optimiser steps (and at the end).
+/// `step: filter-experiment` — trains N nets that differ only in seed and pools their k×k filters (every
+/// `(out, in)` slice of a conv weight) at chosen optimiser steps (and at the end), per layer.
 ///
 /// Arguments: `data`, `name` (filters), `nets` (16), `epochs` (1), `train-limit` (first N training samples),
 /// `batch` (64), `lr` (Adam, 0.002), `model` (default `input 1x28x28; conv 64 k3 p1; relu; maxpool 2; flatten; linear 10`),
-/// `layer` (0.weight), `steps` (list of optimiser steps; the final step is always added), `seed` (net i uses seed + i).
+/// `layers` (list of conv weights, e.g. [0.weight, 3.weight]; or `layer`; default 0.weight), `steps` (list of
+/// optimiser steps; the final step is always added), `seed` (net i uses seed + i).
 public struct FilterExperimentStep: Step {
     public let name = "filter-experiment"
-    static let allowed = ["data", "name", "nets", "epochs", "train-limit", "batch", "lr", "model", "layer", "steps", "seed"]
+    static let allowed = ["data", "name", "nets", "epochs", "train-limit", "batch", "lr", "model", "layer", "layers", "steps", "seed"]
     static let defaultSpec = "input 1x28x28; conv 64 k3 p1; relu; maxpool 2; flatten; linear 10"
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
@@ -56,7 +62,11 @@ public struct FilterExperimentStep: Step {
         let epochs = try a.positiveInt("epochs") ?? 1
         let batch = try a.positiveInt("batch") ?? 64
         let lr = try a.float("lr") ?? 0.002
-        let layer = try a.string("layer") ?? "0.weight"
+        if a.has("layer"), a.has("layers") { throw a.error("layers", expected: "either 'layer' or 'layers', not both", found: "both") }
+        let layers = try a.strings("layers") ?? [try a.string("layer") ?? "0.weight"]
+        guard !layers.isEmpty, Set(layers).count == layers.count else {
+            throw a.error("layers", expected: "a list of distinct conv weights such as [0.weight, 3.weight]", found: "\(layers)")
+        }
         let seed = try seedArg(a, ctx)
         let steps = try (a.strings("steps") ?? []).map { s -> Int in
             guard let v = Int(s), v > 0 else { throw a.error("steps", expected: "a list of optimiser steps ≥ 1", found: "'\(s)'") }
@@ -70,19 +80,28 @@ public struct FilterExperimentStep: Step {
         if let bad = steps.first(where: { $0 > total }) {
             throw a.error("steps", expected: "steps ≤ \(total) (\(epochs) epoch(s) × \(stepsPerEpoch) batches)", found: "\(bad)")
         }
-        var pooled: [Int: [Float]] = [:]
+        let argName = a.has("layers") ? "layers" : "layer"
+        // Check the layers on an untrained copy before any training.
         var kernel = 0
-        var accuracies: [Float] = []
-        func collect(_ model: Sequential, step: Int) throws {
-            guard let p = model.parameter(named: layer) else {
-                throw a.error("layer", expected: "a parameter of the model", found: "'\(layer)'")
+        let probe = try Sequential(spec: spec, seed: seed)
+        for layer in layers {
+            guard let p = probe.parameter(named: layer) else {
+                throw a.error(argName, expected: "parameters of the model (\(probe.namedParameters.map { $0.name }.filter { $0.hasSuffix("weight") }.joined(separator: ", ")))",
+                              found: "'\(layer)'")
             }
             let shape = p.value.shape
-            guard shape.count == 4, shape[2] == shape[3] else {
-                throw a.error("layer", expected: "a conv weight [out, in, k, k]", found: "shape \(shape)")
+            guard shape.count == 4, shape[2] == shape[3], kernel == 0 || shape[2] == kernel else {
+                throw a.error(argName, expected: "conv weights [out, in, k, k] with one kernel size", found: "'\(layer)' of shape \(shape)")
             }
             kernel = shape[2]
-            pooled[step, default: []] += p.value.scalars
+        }
+        struct PoolKey: Hashable { var layer: Int; var step: Int }
+        var pooled: [PoolKey: [Float]] = [:]
+        var accuracies: [Float] = []
+        func collect(_ model: Sequential, step: Int) throws {
+            for (li, layer) in layers.enumerated() {
+                pooled[PoolKey(layer: li, step: step), default: []] += model.parameter(named: layer)!.value.scalars
+            }
         }
         for i in 0..<nets {
             let netSeed = seed &+ UInt64(i)
@@ -96,38 +115,53 @@ public struct FilterExperimentStep: Step {
             accuracies.append(history.epochs.last?.testAccuracy ?? .nan)
         }
         let d = kernel * kernel
-        let pools = pooled.keys.sorted().map { FilterPool(step: $0, values: pooled[$0]!, count: pooled[$0]!.count / max(1, d)) }
-        let result = FilterExperimentResult(spec: spec.description, data: dataName, layer: layer, nets: nets, kernel: kernel,
+        let pools = pooled.keys.sorted { ($0.layer, $0.step) < ($1.layer, $1.step) }.map {
+            FilterPool(step: $0.step, layer: layers[$0.layer], values: pooled[$0]!, count: pooled[$0]!.count / max(1, d))
+        }
+        let result = FilterExperimentResult(spec: spec.description, data: dataName, layer: layers[0], layers: layers, nets: nets, kernel: kernel,
                                             testAccuracies: accuracies, pools: pools)
         let json = try encodeResult(result)
         ws.add(.result(name: resultName, json: json), directory: ctx.directory)
         let finite = accuracies.filter(\.isFinite)
         let mean = finite.isEmpty ? Float.nan : finite.reduce(0, +) / Float(finite.count)
         var text = "\(nets) nets (\(spec.description)) trained for \(epochs) epoch\(epochs == 1 ? "" : "s") on \(train.count) samples of '\(dataName)', "
-            + "seeds \(seed)…\(seed &+ UInt64(nets - 1)); \(layer) filters (\(kernel)×\(kernel)) pooled at steps "
-            + pools.map { "\($0.step) (\($0.count) filters)" }.joined(separator: ", ")
+            + "seeds \(seed)…\(seed &+ UInt64(nets - 1)); \(kernel)×\(kernel) filters pooled "
+            + layers.map { l in "of \(l) at steps " + pools.filter { $0.layer == l }.map { "\($0.step) (\($0.count) filters)" }.joined(separator: ", ") }
+                .joined(separator: "; ")
         if mean.isFinite { text += String(format: "; mean test accuracy %.2f %%", mean * 100) }
         return CellResult(produced: [.result(name: resultName, json: json)], outputs: [.text(text + ".")])
     }
 }
 
-/// The pooled filters of a `filter-experiment` result at `step` ("final", "first" or a step number).
+/// The pooled filters of a `filter-experiment` result for `layer` (default: its first layer) at `at` ("final",
+/// "first" or a step number).
 func filterPool(_ ws: Workspace, _ a: CellArgs) throws -> (FilterExperimentResult, FilterPool) {
     let name = try a.requireString("filters")
     guard let r = decodeResult(ws, name, FilterExperimentResult.self) else {
         throw a.error("filters", expected: "the result of a filter-experiment cell", found: "'\(name)'")
     }
+    let layers = r.layers ?? [r.layer]
+    let layer = try a.string("layer") ?? layers[0]
+    guard layers.contains(layer) else { throw a.error("layer", expected: "one of the pooled layers \(layers)", found: "'\(layer)'") }
+    let pools = r.pools.filter { ($0.layer ?? r.layer) == layer }
     let which = try a.string("at") ?? "final"
     let pool: FilterPool?
     switch which {
-    case "final": pool = r.pools.last
-    case "first": pool = r.pools.first
-    default: pool = Int(which).flatMap { s in r.pools.first { $0.step == s } }
+    case "final": pool = pools.last
+    case "first": pool = pools.first
+    default: pool = Int(which).flatMap { s in pools.first { $0.step == s } }
     }
     guard let p = pool else {
-        throw a.error("at", expected: "final, first or one of the steps \(r.pools.map(\.step))", found: "'\(which)'")
+        throw a.error("at", expected: "final, first or one of the steps \(pools.map(\.step))", found: "'\(which)'")
     }
     return (r, p)
+}
+
+/// `max-points` (default 1000): the most points persistent homology and Mapper see (max–min landmarks of the kept ones).
+func maxPointsArg(_ a: CellArgs) throws -> Int {
+    let m = try a.positiveInt("max-points") ?? 1000
+    guard m >= 3 else { throw a.error("max-points", expected: "a whole number ≥ 3", found: "\(m)") }
+    return m
 }
 
 func filterCloud(_ r: FilterExperimentResult, _ p: FilterPool) throws -> PointCloud {
@@ -143,7 +177,7 @@ func ratioText(_ v: Double) -> String { v.isInfinite ? "∞ (one bar)" : String(
 /// Figures: `<label>-mapper`, `<label>-barcode`, `<label>-diagram`.
 public struct TopologyStep: Step {
     public let name = "topology"
-    static let allowed = ["filters", "at", "k", "p", "intervals", "overlap", "min-cluster", "layout"]
+    static let allowed = ["filters", "layer", "at", "k", "p", "intervals", "overlap", "min-cluster", "layout", "max-points"]
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         try ctx.args.allowOnly(Self.allowed)
@@ -165,10 +199,14 @@ public struct TopologyStep: Step {
             s.overlap = Double(o)
         }
         s.minClusterSize = try a.positiveInt("min-cluster") ?? 1
+        s.maxPoints = try maxPointsArg(a)
         let layout = MapperLayout(rawValue: try a.oneOf("layout", MapperLayout.allCases.map(\.rawValue), default: "lens"))!
         let t = try FilterTopology.analyse(try filterCloud(r, pool), settings: s)
         let label = ctx.label(prefix: "fig")
-        let figs = try TopologyFigures.make(t, kernel: r.kernel, layout: layout, what: "step \(pool.step)")
+        let layerName = pool.layer ?? r.layer
+        let multi = (r.layers ?? [r.layer]).count > 1
+        let what = multi ? "\(layerName), step \(pool.step)" : "step \(pool.step)"
+        let figs = try TopologyFigures.make(t, kernel: r.kernel, layout: layout, what: what)
         let caption = ctx.cell.options.caption
         let f1 = try FigureStep.save(figs.mapper, label: "\(label)-mapper", caption: caption.map { "\($0) Mapper graph." }
                                      ?? "Mapper graph of the filters at step \(pool.step).", width: 440, height: 400, directory: ctx.directory)
@@ -176,10 +214,10 @@ public struct TopologyStep: Step {
                                      ?? "Vietoris–Rips barcodes at step \(pool.step).", width: 420, height: 320, directory: ctx.directory)
         let f3 = try FigureStep.save(figs.diagram, label: "\(label)-diagram", caption: caption.map { "\($0) Persistence diagram." }
                                      ?? "Persistence diagram at step \(pool.step).", width: 340, height: 340, directory: ctx.directory)
-        let key = "\(try a.requireString("filters")).step\(pool.step)"
+        let key = "\(try a.requireString("filters"))" + (layerName == (r.layers ?? [r.layer])[0] ? "" : ".\(layerName)") + ".step\(pool.step)"
         let cards = [
-            MetricCard(name: "\(key).kept", label: "points kept (of \(t.inputCount))", value: Double(t.filtered.count), direction: "higher",
-                       display: "\(t.filtered.count)"),
+            MetricCard(name: "\(key).kept", label: "points kept (of \(t.inputCount))", value: Double(t.densityKept), direction: "higher",
+                       display: "\(t.densityKept)"),
             MetricCard(name: "\(key).h1", label: "dominant H1 bar length", value: t.dominantH1, direction: "higher",
                        display: String(format: "%.3f", t.dominantH1)),
             MetricCard(name: "\(key).h1ratio", label: "dominant / second H1 bar", value: t.dominantRatio.isFinite ? t.dominantRatio : 0,
@@ -190,8 +228,9 @@ public struct TopologyStep: Step {
                        direction: "higher", display: "\(t.cliqueLoopCount)"),
         ]
         let g = t.mapper
-        let text = "Filters at step \(pool.step): \(t.inputCount) filters, \(t.droppedCount) near-constant dropped, density filter ρ(k = \(t.k), "
-            + "p = \(formatNumber(Float(s.fraction)))) keeps \(t.filtered.count). H1 has \(t.barcodes[1].count) bars; the longest "
+        let landmarks = t.landmarkRadius.map { String(format: " of which %d max–min landmarks (every kept point within %.3f of one) are analysed", t.filtered.count, $0) } ?? ""
+        let text = "Filters of \(layerName) at step \(pool.step): \(t.inputCount) filters, \(t.droppedCount) near-constant dropped, density filter ρ(k = \(t.k), "
+            + "p = \(formatNumber(Float(s.fraction)))) keeps \(t.densityKept)\(landmarks). H1 has \(t.barcodes[1].count) bars; the longest "
             + String(format: "%.3f, the second %.3f", t.dominantH1, t.secondH1) + ". Mapper (PCA1, PCA2 lens, \(t.intervals) intervals, overlap "
             + String(format: "%.2f", s.overlap) + ", variance-normalised single linkage): \(g.nodes.count) nodes, \(g.edges.count) edges, "
             + "\(g.componentCount) component\(g.componentCount == 1 ? "" : "s"), E − V + C = \(t.loopCount) (\(t.cliqueLoopCount) "
@@ -235,7 +274,7 @@ enum TopologyFigures {
 /// `intervals` (list; default the scaled count and 1.5× it), `overlap` (2/3).
 public struct TopologySensitivityStep: Step {
     public let name = "topology-sensitivity"
-    static let allowed = ["filters", "at", "k", "p", "intervals", "overlap"]
+    static let allowed = ["filters", "layer", "at", "k", "p", "intervals", "overlap", "max-points"]
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         try ctx.args.allowOnly(Self.allowed)
@@ -261,14 +300,16 @@ public struct TopologySensitivityStep: Step {
         let overlap = Double(try a.float("overlap") ?? Float(2.0 / 3.0))
         guard overlap >= 0, overlap < 1 else { throw a.error("overlap", expected: "a fraction in [0, 1)", found: "\(overlap)") }
         let ivs = try ints("intervals")
+        let maxPoints = try maxPointsArg(a)
         var rows: [[String]] = []
         for k in ks {
             for p in ps {
                 let kept = max(1, Int((p * Double(cloud.count)).rounded()))
                 let scaled = FilterTopologySettings.scaledIntervals(kept: kept)
                 for n in ivs ?? Array(Set([scaled, min(30, scaled * 3 / 2)])).sorted() {
-                    let t = try FilterTopology.analyse(cloud, settings: FilterTopologySettings(k: k, fraction: p, intervals: n, overlap: overlap))
-                    rows.append(["\(t.k)", formatNumber(Float(p)), "\(n)", "\(t.filtered.count)", "\(t.barcodes[1].count)",
+                    let t = try FilterTopology.analyse(cloud, settings: FilterTopologySettings(k: k, fraction: p, intervals: n, overlap: overlap,
+                                                                                             maxPoints: maxPoints))
+                    rows.append(["\(t.k)", formatNumber(Float(p)), "\(n)", t.landmarkRadius == nil ? "\(t.densityKept)" : "\(t.densityKept) (\(t.filtered.count) landmarks)", "\(t.barcodes[1].count)",
                                  String(format: "%.3f", t.dominantH1), ratioText(t.dominantRatio),
                                  "\(t.mapper.nodes.count)", "\(t.loopCount)", "\(t.cliqueLoopCount)"])
                 }

@@ -49,6 +49,23 @@ final class TopologyFigureTests: XCTestCase {
         assertColor(pixel(img, Point(plot.minX + plot.width * 0.75, finite.rect.midY)), .white, "finite bar ends at its death")
     }
 
+    func testManyBarsKeepTheLongestVisible() throws {
+        // 500 short H1 bars and one long one: only the 100 longest are drawn, the long one among them, and it is
+        // thick enough to see.
+        var bars = (0..<500).map { i in FigureBar(birth: 0.3 + Double(i) * 1e-4, death: 0.4 + Double(i) * 1e-4) }
+        bars.insert(FigureBar(birth: 0.35, death: 1.5), at: 250)
+        let fig = Barcode(dimensions: [FigureBars(dimension: 1, bars: bars)], maxScale: 2)
+        XCTAssertEqual(fig.shown(fig.dimensions[0]).count, 100)
+        XCTAssertTrue(fig.shown(fig.dimensions[0]).contains(FigureBar(birth: 0.35, death: 1.5)))
+        var panels: [(frame: PlotFrame, bars: [(rect: Rect, infinite: Bool)])] = []
+        let img = try render(fig) { k, c, r in panels = k.panels(on: c, in: r) }
+        XCTAssertEqual(panels[0].bars.count, 100)
+        let long = try XCTUnwrap(panels[0].bars.max { $0.rect.width < $1.rect.width })
+        let plot = panels[0].frame.plot
+        XCTAssertEqual(long.rect.maxX, plot.minX + plot.width * 0.75, accuracy: 1e-9)
+        assertColor(pixel(img, Point(plot.minX + plot.width * 0.6, long.rect.midY)), OkabeIto.series(1), tolerance: 40, "long bar visible")
+    }
+
     func testDiagramPointLandsAtExpectedPixel() throws {
         // H1 point (1, √3) on axes 0…2: x at half the width, y at √3/2 of the height from the bottom.
         let fig = PersistenceDiagram(dimensions: [FigureBars(dimension: 1, bars: [FigureBar(birth: 1, death: 3.0.squareRoot())])], maxScale: 2)

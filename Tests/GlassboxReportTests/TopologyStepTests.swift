@@ -31,6 +31,29 @@ final class TopologyStepTests: XCTestCase {
         XCTAssertEqual(FilterTopologySettings.scaledIntervals(kept: 1920), 30)
     }
 
+    /// Max–min landmarks of 0, 1, …, 10 on a line from 0: 10 (farthest), then 5, then 2 (2, 3, 7 and 8 are all at
+    /// distance 2; the earliest row wins); every point is then within 2 of a landmark.
+    func testMaxminLandmarksKnownAnswer() throws {
+        let line = try PointCloud(values: (0...10).flatMap { [Double($0), 0] }, dimension: 2)
+        let l = try PointCloudTools.maxminLandmarks(line, count: 4, start: 0)
+        XCTAssertEqual(l.indices, [0, 10, 5, 2])
+        XCTAssertEqual(l.coveringRadius, 2)
+        XCTAssertEqual(try PointCloudTools.maxminLandmarks(line, count: 11).coveringRadius, 0)
+        XCTAssertThrowsError(try PointCloudTools.maxminLandmarks(line, count: 12)) { e in XCTAssertTrue("\(e)".contains("landmarks"), "\(e)") }
+        // On 600 circle filters, 60 landmarks keep the circle: one dominant H1 bar.
+        var v: [Double] = []
+        for i in 0..<600 {
+            let t = 2 * Double.pi * Double(i) / 600
+            for y in [-1.0, 0, 1] { for x in [-1.0, 0, 1] { v.append(cos(t) * x + sin(t) * y) } }
+        }
+        let r = try FilterTopology.analyse(try PointCloud(values: v, dimension: 9),
+                                           settings: FilterTopologySettings(k: 3, fraction: 1, intervals: 8, maxPoints: 60))
+        XCTAssertEqual(r.densityKept, 600)
+        XCTAssertEqual(r.filtered.count, 60)
+        XCTAssertNotNil(r.landmarkRadius)
+        XCTAssertEqual(r.barcodes[1].count, 1)
+    }
+
     func testTooFewFiltersIsAClearError() {
         XCTAssertThrowsError(try FilterTopology.analyse(try PointCloud(values: Array(repeating: 1, count: 27), dimension: 9))) { e in
             XCTAssertTrue("\(e)".contains("at least 4 filters"), "\(e)")
@@ -92,11 +115,53 @@ final class TopologyStepTests: XCTestCase {
         // 2 nets × 16 filters at step 2 and at the end (4 steps of 64 on 200 images).
         let kept = try XCTUnwrap(first.manifest.metrics.first { $0.name == "f.step2.kept" })
         XCTAssertEqual(kept.value, 10)   // 30 % of 32
-        XCTAssertTrue(try readText(first.indexPath).contains("pooled at steps 2 (32 filters), 4 (32 filters)"))
+        XCTAssertTrue(try readText(first.indexPath).contains("pooled of 0.weight at steps 2 (32 filters), 4 (32 filters)"))
         let second = try Runner.run(recipe: path, options: options(out: out))
         XCTAssertEqual(second.statistics.executed, [])
         XCTAssertEqual(second.manifest.metrics.first { $0.name == "f.step2.loops" }?.value,
                        first.manifest.metrics.first { $0.name == "f.step2.loops" }?.value)
+        // Two conv layers pooled in one experiment; the second layer's 4 × 8 slices per net, capped by landmarks.
+        let deep = """
+        ---
+        title: Deep
+        seed: 2
+        ---
+        ```glassbox
+        step: data
+        dataset: mnist
+        name: digits
+        resplit: 300:100
+        ```
+
+        ```glassbox
+        step: filter-experiment
+        data: digits
+        name: f
+        nets: 2
+        train-limit: 100
+        model: input 1x28x28; conv 8 k3 p1; relu; maxpool 2; conv 4 k3 p1; relu; flatten; linear 10
+        layers: [0.weight, 3.weight]
+        ```
+
+        ```glassbox
+        #| label: fig-d
+        step: topology
+        filters: f
+        layer: 3.weight
+        p: 1
+        max-points: 20
+        ```
+        """
+        try write(deep, to: path)
+        let d = try Runner.run(recipe: path, options: options(out: out))
+        let html = try readText(d.indexPath)
+        XCTAssertTrue(html.contains("pooled of 0.weight at steps 2 (16 filters); of 3.weight at steps 2 (64 filters)"), "pools per layer")
+        XCTAssertTrue(html.contains("of which 20 max–min landmarks"), "landmark cap")
+        XCTAssertEqual(d.manifest.metrics.first { $0.name == "f.3.weight.step2.kept" }?.value, 64)
+        try write(deep.replacingOccurrences(of: "[0.weight, 3.weight]", with: "[0.weight, 1.weight]"), to: path)
+        XCTAssertThrowsError(try Runner.run(recipe: path, options: options(out: out))) { e in
+            XCTAssertTrue("\(e)".contains("'layers': expected parameters of the model (0.weight, 3.weight, 6.weight), found '1.weight'"), "\(e)")
+        }
         // A bad step names the cell and the steps there are.
         try write(recipe(at: "7"), to: path)
         XCTAssertThrowsError(try Runner.run(recipe: path, options: options(out: out))) { e in

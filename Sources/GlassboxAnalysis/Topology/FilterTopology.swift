@@ -12,11 +12,14 @@ public struct FilterTopologySettings: Codable, Equatable, Sendable {
     public var overlap: Double
     public var maxDimension: Int
     public var minClusterSize: Int
+    /// Largest cloud handed to persistent homology and Mapper: when the density filter keeps more points, that
+    /// many max–min landmarks of them (starting at the densest point) are used instead. nil: no limit.
+    public var maxPoints: Int?
 
     public init(k: Int? = nil, fraction: Double = 0.3, intervals: Int? = nil, overlap: Double = 2.0 / 3.0, maxDimension: Int = 1,
-                minClusterSize: Int = 1) {
+                minClusterSize: Int = 1, maxPoints: Int? = nil) {
         self.k = k; self.fraction = fraction; self.intervals = intervals; self.overlap = overlap
-        self.maxDimension = maxDimension; self.minClusterSize = minClusterSize
+        self.maxDimension = maxDimension; self.minClusterSize = minClusterSize; self.maxPoints = maxPoints
     }
 
     public static func scaledK(count n: Int) -> Int { max(3, Int((200.0 * Double(n) / 6400).rounded())) }
@@ -33,7 +36,12 @@ public struct FilterTopologyResult: Codable, Sendable {
     public var droppedCount: Int
     public var k: Int
     public var intervals: Int
-    /// The normalised points kept by the density filter (rows of `filtered`).
+    /// Points the density filter kept (before any landmark subsampling).
+    public var densityKept: Int
+    /// Covering radius of the landmarks when `maxPoints` subsampled the kept points (every kept point lies within it
+    /// of a landmark); nil when all kept points were used.
+    public var landmarkRadius: Double?
+    /// The normalised points analysed: those kept by the density filter, or their landmarks (rows of `filtered`).
     public var filtered: PointCloud
     /// δ_k of each kept point.
     public var keptDensity: [Double]
@@ -62,10 +70,20 @@ public enum FilterTopology {
         let k = min(s.k ?? FilterTopologySettings.scaledK(count: n), n - 1)
         guard k >= 1 else { throw GlassboxError.invalidArgument(name: "k", expected: "≥ 1", found: "\(k)") }
         let density = try PointCloudTools.densityFilter(norm.points, k: k, fraction: s.fraction)
-        let filtered = norm.points.subset(density.kept)
-        guard filtered.count >= 3 else {
-            throw GlassboxError.invalidArgument(name: "density filter", expected: "at least 3 points kept", found: "\(filtered.count) (p = \(s.fraction))")
+        var keptRows = density.kept
+        guard keptRows.count >= 3 else {
+            throw GlassboxError.invalidArgument(name: "density filter", expected: "at least 3 points kept", found: "\(keptRows.count) (p = \(s.fraction))")
         }
+        var landmarkRadius: Double?
+        if let cap = s.maxPoints, keptRows.count > cap {
+            guard cap >= 3 else { throw GlassboxError.invalidArgument(name: "max-points", expected: "≥ 3", found: "\(cap)") }
+            let dense = norm.points.subset(keptRows)
+            let densest = keptRows.indices.min { (density.kthDistance[keptRows[$0]], $0) < (density.kthDistance[keptRows[$1]], $1) }!
+            let l = try PointCloudTools.maxminLandmarks(dense, count: cap, start: densest)
+            keptRows = l.indices.sorted().map { keptRows[$0] }
+            landmarkRadius = l.coveringRadius
+        }
+        let filtered = norm.points.subset(keptRows)
         let barcodes = try VietorisRips.barcodes(points: filtered.values, dimension: filtered.dimension, maxDimension: s.maxDimension)
         let intervals = s.intervals ?? FilterTopologySettings.scaledIntervals(kept: filtered.count)
         let params = MapperParameters(lens: .pca([1, 2]), intervals: intervals, overlap: s.overlap, metric: .varianceNormalised,
@@ -73,7 +91,8 @@ public enum FilterTopology {
         let graph = try Mapper.graph(filtered, parameters: params)
         let lengths = barcodes[1].map { min($0.death, barcodes.threshold) - $0.birth }.sorted(by: >)
         return FilterTopologyResult(settings: s, inputCount: cloud.count, droppedCount: norm.droppedCount, k: k, intervals: intervals,
-                                    filtered: filtered, keptDensity: density.kept.map { density.kthDistance[$0] },
+                                    densityKept: density.kept.count, landmarkRadius: landmarkRadius,
+                                    filtered: filtered, keptDensity: keptRows.map { density.kthDistance[$0] },
                                     barcodes: barcodes, mapper: graph, dominantH1: lengths.first ?? 0,
                                     secondH1: lengths.count > 1 ? lengths[1] : 0, cliqueLoopCount: try cliqueLoops(graph))
     }

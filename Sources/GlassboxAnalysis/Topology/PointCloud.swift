@@ -163,6 +163,41 @@ public enum PointCloudTools {
         return DensityFilterResult(kept: kept, kthDistance: delta, cutoff: delta[order[keep - 1]], k: k, fraction: p)
     }
 
+    /// Max–min (farthest-point) landmarks: starting from row `start`, repeatedly add the point farthest from the
+    /// landmarks chosen so far (ties: the earlier row). Returns `count` row indices in the order chosen. The
+    /// landmarks cover the cloud evenly, so a Rips complex on them keeps its large-scale shape (the subsample is
+    /// within the covering radius returned of every point). Deterministic.
+    public static func maxminLandmarks(_ cloud: PointCloud, count m: Int, start: Int = 0) throws -> (indices: [Int], coveringRadius: Double) {
+        let n = cloud.count, d = cloud.dimension
+        guard m >= 1, m <= n else {
+            throw GlassboxError.invalidArgument(name: "landmarks", expected: "1 ≤ count ≤ number of points (\(n))", found: "\(m)")
+        }
+        guard start >= 0, start < n else {
+            throw GlassboxError.invalidArgument(name: "start", expected: "a row index below \(n)", found: "\(start)")
+        }
+        var nearest = [Double](repeating: .infinity, count: n)
+        var chosen = [start]
+        chosen.reserveCapacity(m)
+        var current = start
+        var radius = 0.0
+        cloud.values.withUnsafeBufferPointer { v in
+            while true {
+                var far = -1, farDist = -1.0
+                for i in 0..<n {
+                    var s = 0.0
+                    for t in 0..<d { let u = v[i * d + t] - v[current * d + t]; s += u * u }
+                    if s < nearest[i] { nearest[i] = s }
+                    if nearest[i] > farDist { farDist = nearest[i]; far = i }
+                }
+                radius = farDist.squareRoot()
+                if chosen.count == m { break }
+                chosen.append(far)
+                current = far
+            }
+        }
+        return (chosen, radius)
+    }
+
     /// Principal components: the top `components` eigenvectors of the covariance matrix (LAPACKE dsyevr), the
     /// variances along them and the projections of the centred points.
     public static func pca(_ cloud: PointCloud, components c: Int) throws -> PCAResult {
