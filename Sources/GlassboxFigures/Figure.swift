@@ -11,7 +11,7 @@ public protocol FigureKind: Codable, Equatable, Sendable {
 }
 
 /// Any figure Glassbox can draw. Stored in reports as JSON and re-rendered at any size, DPI or format.
-public enum Figure: Codable, Equatable, Sendable {
+public indirect enum Figure: Codable, Equatable, Sendable {
     case filterGrid(FilterGrid)
     case weightImages(WeightImages)
     case imageGrid(ImageGrid)
@@ -22,6 +22,7 @@ public enum Figure: Codable, Equatable, Sendable {
     case barcode(Barcode)
     case persistenceDiagram(PersistenceDiagram)
     case mapperDiagram(MapperDiagram)
+    case panels(PanelGrid)
 
     public var kind: any FigureKind {
         switch self {
@@ -35,6 +36,7 @@ public enum Figure: Codable, Equatable, Sendable {
         case let .barcode(f): return f
         case let .persistenceDiagram(f): return f
         case let .mapperDiagram(f): return f
+        case let .panels(f): return f
         }
     }
 
@@ -96,5 +98,41 @@ public struct FigureImage: Codable, Equatable, Sendable {
 func requireCount(_ name: String, _ found: Int, _ expected: Int) throws {
     guard found == expected else {
         throw GlassboxError.invalidArgument(name: name, expected: "\(expected) entries", found: "\(found)")
+    }
+}
+
+/// Several figures side by side: `panels` in a grid of `columns`, row by row, each drawn in its own equal cell
+/// (e.g. Mapper graphs across training steps and layers). Panels may not nest.
+public struct PanelGrid: FigureKind {
+    public var panels: [Figure]
+    public var columns: Int
+    public var title: String?
+
+    public init(panels: [Figure], columns: Int, title: String? = nil) {
+        self.panels = panels; self.columns = columns; self.title = title
+    }
+
+    public func validate() throws {
+        guard !panels.isEmpty else { throw GlassboxError.invalidArgument(name: "panels", expected: "at least one figure", found: "none") }
+        guard columns >= 1 else { throw GlassboxError.invalidArgument(name: "columns", expected: "≥ 1", found: "\(columns)") }
+        for (i, p) in panels.enumerated() {
+            if case .panels = p { throw GlassboxError.invalidArgument(name: "panels[\(i)]", expected: "a figure that is not itself a panel grid", found: "a panel grid") }
+            try p.kind.validate()
+        }
+    }
+
+    /// The cell of panel `i` inside `body`.
+    func cell(_ i: Int, in body: Rect) -> Rect {
+        let cols = min(columns, panels.count)
+        let rows = (panels.count + cols - 1) / cols
+        let w = body.width / Double(cols), h = body.height / Double(rows)
+        return Rect(x: body.minX + Double(i % cols) * w, y: body.minY + Double(i / cols) * h, width: w, height: h)
+    }
+
+    public func draw(on canvas: Canvas, in rect: Rect) throws {
+        let body = Layout.title(title, on: canvas, in: rect)
+        for (i, p) in panels.enumerated() {
+            try p.kind.draw(on: canvas, in: cell(i, in: body).inset(canvas.fontSize * 0.4))
+        }
     }
 }

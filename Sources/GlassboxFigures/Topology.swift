@@ -58,7 +58,7 @@ public struct Barcode: FigureKind {
     /// Right end of the scale axis (default: the largest finite birth or death × 1.05).
     public var maxScale: Double?
     /// Most bars drawn per panel (default 100): beyond that, bars thinner than a pixel would hide the few long
-    /// ones, so only the longest are drawn (infinite ones first) and the panel says so.
+    /// ones, so only the longest are drawn (infinite ones first) and the panel says "H1 (100 of 1502)".
     public var maxBars: Int?
 
     public init(dimensions: [FigureBars], title: String? = nil, xTitle: String? = "scale r", maxScale: Double? = nil, maxBars: Int? = nil) {
@@ -94,7 +94,7 @@ public struct Barcode: FigureKind {
             y += h + gap
             let last = i == n - 1
             let bars = shown(d)
-            let yTitle = bars.count < d.bars.count ? "H\(d.dimension) (\(bars.count) longest of \(d.bars.count))" : "H\(d.dimension) (\(d.bars.count))"
+            let yTitle = bars.count < d.bars.count ? "H\(d.dimension) (\(bars.count) of \(d.bars.count))" : "H\(d.dimension) (\(d.bars.count))"
             let frame = PlotFrame.layout(on: canvas, in: area, x: .numeric(Axis.fitted(0, hi, length: area.width * 0.85, on: canvas, horizontal: true)),
                                          xTitle: last ? xTitle : nil, yTitle: yTitle) { _ in
                 Axis(low: 0, high: 1, isLog: false, ticks: [], labels: [])

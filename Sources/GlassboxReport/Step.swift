@@ -147,7 +147,7 @@ public enum StepRegistry {
     }()
 
     public static let builtInSteps: [any Step] = [DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
-                                                   PruneStep(), PruneFigureStep(), PruneCompareStep(),
+                                                   PruneStep(), PruneFigureStep(), PruneCompareStep(), TopologyCompareStep(),
                                                    TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), ModularityFigureStep(), NCutStep(),
                                                    FilterExperimentStep(), TopologyStep(), TopologySensitivityStep()]
 

@@ -247,7 +247,8 @@ enum TopologyFigures {
         }
     }
 
-    static func make(_ t: FilterTopologyResult, kernel: Int, layout: MapperLayout, what: String)
+    /// `compact`: short titles and fewer bars, for panels side by side.
+    static func make(_ t: FilterTopologyResult, kernel: Int, layout: MapperLayout, what: String, compact: Bool = false)
         -> (mapper: Figure, barcode: Figure, diagram: Figure) {
         let g = t.mapper
         let nodes = g.nodes.map { n -> MapperDiagramNode in
@@ -258,10 +259,12 @@ enum TopologyFigures {
         let edges = g.edges.map { MapperDiagramEdge(source: $0.source, target: $0.target, overlap: $0.overlap) }
         let mapper = Figure.mapperDiagram(MapperDiagram(nodes: nodes, edges: edges, patchSize: kernel,
                                                         layout: layout == .lens && nodes.contains(where: { $0.position == nil }) ? .spring : layout,
-                                                        title: "Mapper, \(what): \(g.nodes.count) nodes, β1 = \(t.cliqueLoopCount)",
+                                                        title: compact ? "\(what): β1 = \(t.cliqueLoopCount)"
+                                                            : "Mapper, \(what): \(g.nodes.count) nodes, β1 = \(t.cliqueLoopCount)",
                                                         colorTitle: "mean δ_k (low = dense)"))
         let fb = bars(t.barcodes)
-        let barcode = Figure.barcode(Barcode(dimensions: fb, title: "Barcodes, \(what) (\(t.filtered.count) points)"))
+        let barcode = Figure.barcode(Barcode(dimensions: fb, title: compact ? "\(what) (\(t.filtered.count) points)" : "Barcodes, \(what) (\(t.filtered.count) points)",
+                                             maxBars: compact ? 40 : nil))
         let diagram = Figure.persistenceDiagram(PersistenceDiagram(dimensions: fb, title: "Persistence diagram, \(what)"))
         return (mapper, barcode, diagram)
     }
@@ -320,5 +323,83 @@ public struct TopologySensitivityStep: Step {
                                 columns: ["k", "p", "intervals", "kept", "H1 bars", "dominant H1", "ratio to 2nd", "Mapper nodes", "E − V + C", "β1 (triangles filled)"],
                                 rows: rows, numeric: Array(repeating: true, count: 10))
         return CellResult(outputs: [.table(table)])
+    }
+}
+
+/// `step: topology-compare` — the pipeline on several pools of one filter experiment, side by side: a grid of
+/// Mapper graphs and one of barcodes (rows = layers, columns = training steps) and a table of the numbers.
+///
+/// Arguments: `filters`, `layers` (default: every pooled layer), `at` (list of final | first | step; default
+/// [first, final]), `k`, `p` (0.3), `intervals`, `overlap`, `max-points` (1000), `layout`.
+public struct TopologyCompareStep: Step {
+    public let name = "topology-compare"
+    static let allowed = ["filters", "layers", "at", "k", "p", "intervals", "overlap", "max-points", "layout"]
+
+    public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
+        try ctx.args.allowOnly(Self.allowed)
+        return StepInputs(names: [WorkspaceName(.result, try ctx.args.requireString("filters"))])
+    }
+
+    public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult {
+        let a = ctx.args
+        let name = try a.requireString("filters")
+        guard let r = decodeResult(ws, name, FilterExperimentResult.self) else {
+            throw a.error("filters", expected: "the result of a filter-experiment cell", found: "'\(name)'")
+        }
+        let pooled = r.layers ?? [r.layer]
+        let layers = try a.strings("layers") ?? pooled
+        if let bad = layers.first(where: { !pooled.contains($0) }) {
+            throw a.error("layers", expected: "pooled layers \(pooled)", found: "'\(bad)'")
+        }
+        let ats = try a.strings("at") ?? ["first", "final"]
+        var s = FilterTopologySettings()
+        s.k = try a.positiveInt("k")
+        if let p = try a.float("p") {
+            guard p > 0, p <= 1 else { throw a.error("p", expected: "a fraction in (0, 1]", found: "\(p)") }
+            s.fraction = Double(p)
+        }
+        s.intervals = try a.positiveInt("intervals")
+        if let o = try a.float("overlap") {
+            guard o >= 0, o < 1 else { throw a.error("overlap", expected: "a fraction in [0, 1)", found: "\(o)") }
+            s.overlap = Double(o)
+        }
+        s.maxPoints = try maxPointsArg(a)
+        let layout = MapperLayout(rawValue: try a.oneOf("layout", MapperLayout.allCases.map(\.rawValue), default: "lens"))!
+        var mappers: [Figure] = [], barcodes: [Figure] = [], rows: [[String]] = []
+        for layer in layers {
+            let pools = r.pools.filter { ($0.layer ?? r.layer) == layer }
+            for at in ats {
+                let pool: FilterPool?
+                switch at {
+                case "final": pool = pools.last
+                case "first": pool = pools.first
+                default: pool = Int(at).flatMap { st in pools.first { $0.step == st } }
+                }
+                guard let pool else { throw a.error("at", expected: "final, first or one of the steps \(pools.map(\.step))", found: "'\(at)'") }
+                let t = try FilterTopology.analyse(try filterCloud(r, pool), settings: s)
+                let figs = TopologyFigures.make(t, kernel: r.kernel, layout: layout, what: "\(layer), step \(pool.step)", compact: true)
+                mappers.append(figs.mapper); barcodes.append(figs.barcode)
+                rows.append([layer, "\(pool.step)", "\(t.inputCount)", t.landmarkRadius == nil ? "\(t.densityKept)" : "\(t.densityKept) (\(t.filtered.count) landmarks)",
+                             String(format: "%.3f", t.dominantH1), String(format: "%.3f", t.secondH1), ratioText(t.dominantRatio),
+                             "\(t.mapper.nodes.count)", "\(t.mapper.componentCount)", "\(t.cliqueLoopCount)"])
+            }
+        }
+        let label = ctx.label(prefix: "fig")
+        let caption = ctx.cell.options.caption
+        let cols = ats.count
+        let nrows = layers.count
+        let f1 = try FigureStep.save(.panels(PanelGrid(panels: mappers, columns: cols)), label: "\(label)-mapper",
+                                     caption: caption.map { "\($0) Mapper graphs (rows: layers, columns: training steps)." }
+                                         ?? "Mapper graphs side by side (rows: layers, columns: training steps).",
+                                     width: 360 * cols, height: 330 * nrows, directory: ctx.directory)
+        let f2 = try FigureStep.save(.panels(PanelGrid(panels: barcodes, columns: cols)), label: "\(label)-barcode",
+                                     caption: caption.map { "\($0) Barcodes (rows: layers, columns: training steps)." }
+                                         ?? "Barcodes side by side (rows: layers, columns: training steps).",
+                                     width: 360 * cols, height: 320 * nrows, directory: ctx.directory)
+        let table = TableOutput(label: "tbl-\(label.hasPrefix("fig-") ? String(label.dropFirst(4)) : label)", caption: caption.map { "\($0) The numbers." }
+                                    ?? "Filter topology per layer and training step (p = \(formatNumber(Float(s.fraction)))).",
+                                columns: ["layer", "step", "filters", "kept", "dominant H1", "second H1", "ratio", "Mapper nodes", "components", "β1 (triangles filled)"],
+                                rows: rows, numeric: [false] + Array(repeating: true, count: 9))
+        return CellResult(outputs: [f1, f2, .table(table)])
     }
 }

@@ -66,6 +66,20 @@ final class TopologyFigureTests: XCTestCase {
         assertColor(pixel(img, Point(plot.minX + plot.width * 0.6, long.rect.midY)), OkabeIto.series(1), tolerance: 40, "long bar visible")
     }
 
+    func testPanelGridPlacesPanelsRowByRowAndRefusesNesting() throws {
+        let bar = Figure.barcode(Barcode(dimensions: [FigureBars(dimension: 0, bars: [FigureBar(birth: 0, death: nil)])]))
+        let grid = PanelGrid(panels: [bar, bar, bar], columns: 2)
+        let body = Rect(x: 0, y: 0, width: 200, height: 100)
+        XCTAssertEqual(grid.cell(0, in: body), Rect(x: 0, y: 0, width: 100, height: 50))
+        XCTAssertEqual(grid.cell(1, in: body), Rect(x: 100, y: 0, width: 100, height: 50))
+        XCTAssertEqual(grid.cell(2, in: body), Rect(x: 0, y: 50, width: 100, height: 50))
+        let png = try Figure.panels(grid).render(to: .png, size: .screen(width: 400, height: 300))
+        XCTAssertEqual(png, try Figure.panels(grid).render(to: .png, size: .screen(width: 400, height: 300)), "deterministic")
+        XCTAssertThrowsError(try Figure.panels(PanelGrid(panels: [.panels(grid)], columns: 1)).render(to: .png, size: .screen(width: 100, height: 100))) { e in
+            XCTAssertTrue("\(e)".contains("panels[0]"), "\(e)")
+        }
+    }
+
     func testDiagramPointLandsAtExpectedPixel() throws {
         // H1 point (1, √3) on axes 0…2: x at half the width, y at √3/2 of the height from the bottom.
         let fig = PersistenceDiagram(dimensions: [FigureBars(dimension: 1, bars: [FigureBar(birth: 1, death: 3.0.squareRoot())])], maxScale: 2)

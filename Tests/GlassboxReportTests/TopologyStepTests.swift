@@ -3,6 +3,7 @@ import XCTest
 @testable import GlassboxAnalysis
 @testable import GlassboxCore
 @testable import GlassboxReport
+import GlassboxFigures
 
 /// The filter-space pipeline on a known answer, and the topology steps in a small recipe on MNIST test images.
 final class TopologyStepTests: XCTestCase {
@@ -151,6 +152,15 @@ final class TopologyStepTests: XCTestCase {
         p: 1
         max-points: 20
         ```
+
+        ```glassbox
+        #| label: fig-c
+        step: topology-compare
+        filters: f
+        at: [final]
+        p: 1
+        max-points: 20
+        ```
         """
         try write(deep, to: path)
         let d = try Runner.run(recipe: path, options: options(out: out))
@@ -158,6 +168,14 @@ final class TopologyStepTests: XCTestCase {
         XCTAssertTrue(html.contains("pooled of 0.weight at steps 2 (16 filters); of 3.weight at steps 2 (64 filters)"), "pools per layer")
         XCTAssertTrue(html.contains("of which 20 max–min landmarks"), "landmark cap")
         XCTAssertEqual(d.manifest.metrics.first { $0.name == "f.3.weight.step2.kept" }?.value, 64)
+        // topology-compare: one Mapper grid and one barcode grid (2 layers × 1 step) and a row per panel.
+        let cmp = try XCTUnwrap(d.manifest.tables.first { $0.label == "tbl-c" })
+        XCTAssertEqual(cmp.rows.map { $0[0] }, ["0.weight", "3.weight"])
+        XCTAssertEqual(cmp.rows.map { $0[3] }, ["16", "64 (20 landmarks)"])
+        let grid = try ReportJSON.decode(Figure.self, from: Data(contentsOf: URL(fileURLWithPath: (d.runDirectory as NSString).appendingPathComponent("figures/fig-c-mapper.json"))), path: "grid")
+        guard case let .panels(panels) = grid else { return XCTFail("a panel grid") }
+        XCTAssertEqual(panels.panels.count, 2)
+        XCTAssertEqual(panels.columns, 1)
         try write(deep.replacingOccurrences(of: "[0.weight, 3.weight]", with: "[0.weight, 1.weight]"), to: path)
         XCTAssertThrowsError(try Runner.run(recipe: path, options: options(out: out))) { e in
             XCTAssertTrue("\(e)".contains("'layers': expected parameters of the model (0.weight, 3.weight, 6.weight), found '1.weight'"), "\(e)")
