@@ -7,6 +7,10 @@ import GlassboxCore
 /// the paper's description:
 /// - the filtration orders simplices by diameter; ties between simplices of one dimension are broken by
 ///   *descending* combinatorial index (any fixed tie-break gives the same barcode);
+/// - diameters are handled as *ranks*: the distinct edge lengths ≤ threshold are sorted once and every pairwise
+///   distance is replaced by its rank (a 32-bit integer; lengths above the threshold get a sentinel). The rank of a
+///   simplex is the largest rank of its edges, equal ranks mean exactly equal Double diameters, so the filtration
+///   and the barcode are those of the Double distances while the matrix takes half the memory;
 /// - a k-simplex {v_k > … > v_0} is the integer Σ C(v_i, i + 1) (combinatorial number system), decoded on demand;
 /// - H0 by union–find over the edges in filtration order (Kruskal); the edges that merge components are the
 ///   pivots of the 0-dimensional reduction and are *cleared* (never become H1 columns);
@@ -14,8 +18,15 @@ import GlassboxCore
 ///   coboundary is never stored: cofacets are enumerated from the simplex index, only the reduction
 ///   combination V of each reduced column is kept;
 /// - clearing (Chen–Kerber twist): a (d+1)-simplex that is the pivot of a d-column is not a (d+1)-column;
+/// - apparent pairs: a simplex s and its cofacet t with diam s = diam t, t the first cofacet of s in the filtration
+///   and s the last facet of t. The coboundary column of s then has pivot t without any reduction, and no other
+///   column meets row t before it. Such pairs are recognised locally (a scan of the cofacets of s, a look at the
+///   facets of t) and never stored: when a reduction meets t as pivot it adds δs directly;
 /// - emergent pairs: when the first cofacet of equal diameter (= the pivot of the unreduced column) is not yet a
 ///   pivot, the column is already reduced — no heap, no reduction (zero-length pair, not listed);
+/// - the working column is a binary heap of single integers: (diameter rank, reversed index, coefficient) packed
+///   so that integer order is filtration order (64 bits when they fit, else 128); coefficients are omitted for Z/2;
+/// - pivots are kept in an open-addressing hash table keyed by simplex index;
 /// - coefficients in Z/p with a table of modular inverses.
 public enum VietorisRips {
     /// Barcodes from a point cloud: `points` holds `count` rows of `dimension` coordinates (row-major).
@@ -34,13 +45,15 @@ public enum VietorisRips {
         let n = points.count / d
         var dist = [Double](repeating: 0, count: n * n)
         points.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                for j in (i + 1)..<max(i + 1, n) {
-                    var s = 0.0
-                    for k in 0..<d { let t = p[i * d + k] - p[j * d + k]; s += t * t }
-                    let r = s.squareRoot()
-                    dist[i * n + j] = r
-                    dist[j * n + i] = r
+            dist.withUnsafeMutableBufferPointer { out in
+                for i in 0..<n {
+                    for j in (i + 1)..<max(i + 1, n) {
+                        var s = 0.0
+                        for k in 0..<d { let t = p[i * d + k] - p[j * d + k]; s += t * t }
+                        let r = s.squareRoot()
+                        out[i * n + j] = r
+                        out[j * n + i] = r
+                    }
                 }
             }
         }
@@ -106,16 +119,21 @@ public enum VietorisRips {
         }
         guard n > 0 else { return Barcodes(bars: Array(repeating: [], count: maxDimension + 1), threshold: threshold ?? 0,
                                            modulus: modulus, pointCount: 0) }
-        // Simplex indices of the cofacets must fit in 47 bits (see CoboundaryEntry).
+        // Simplex indices of the cofacets must fit in 62 bits (Int arithmetic on indices and binomials).
         var top = 1.0
         for i in 0..<(maxDimension + 2) { top = top * Double(n - i) / Double(i + 1) }
-        guard top < Double(1 << 47) else {
-            throw GlassboxError.invalidArgument(name: "points", expected: "fewer points for dimension \(maxDimension) (C(n, \(maxDimension + 2)) < 2⁴⁷)",
+        guard top < Double(1 << 62) else {
+            throw GlassboxError.invalidArgument(name: "points", expected: "fewer points for dimension \(maxDimension) (C(n, \(maxDimension + 2)) < 2⁶²)",
                                                 found: "\(n)")
         }
         let t = threshold ?? enclosingRadius(distances: dist, n: n)
-        let engine = RipsEngine(dist: dist, n: n, maxDimension: maxDimension, threshold: t, modulus: modulus)
-        var bars = engine.run()
+        let filtration = RipsFiltration(dist: dist, n: n, maxDimension: maxDimension, threshold: t, modulus: modulus)
+        var bars: [[PersistenceBar]]
+        if filtration.keyBits <= 64 {
+            bars = RipsEngine<UInt64>(filtration).run()
+        } else {
+            bars = RipsEngine<UInt128>(filtration).run()
+        }
         for d in bars.indices {
             bars[d].sort { ($0.birth, $0.death) < ($1.birth, $1.death) }
         }
@@ -123,143 +141,361 @@ public enum VietorisRips {
     }
 }
 
-/// A simplex of the filtration: its combinatorial index and its diameter.
-struct RipsSimplex {
-    var index: Int
-    var diameter: Double
-}
-
-/// Heap entry of a working coboundary column: 16 bytes, the coefficient (< 2¹⁶) packed above the simplex index
-/// (< 2⁴⁷), which halves the memory traffic of the heap compared with three words.
-struct CoboundaryEntry {
-    var diameter: Double
-    var packed: Int
-
-    @inline(__always) init(diameter: Double, index: Int, coef: Int) {
-        self.diameter = diameter
-        packed = index | coef << 47
-    }
-
-    @inline(__always) var index: Int { packed & (1 << 47 - 1) }
-    @inline(__always) var coef: Int { packed >> 47 }
-}
-
-/// Binary min-heap in filtration order (smaller diameter first, ties: larger index first).
-struct CoboundaryHeap {
-    var items: [CoboundaryEntry] = []
-
-    @inline(__always) static func before(_ a: CoboundaryEntry, _ b: CoboundaryEntry) -> Bool {
-        a.diameter < b.diameter || (a.diameter == b.diameter && a.index > b.index)
-    }
-
-    var top: CoboundaryEntry? { items.first }
-    var isEmpty: Bool { items.isEmpty }
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(_ e: CoboundaryEntry) {
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if Self.before(items[i], items[parent]) { items.swapAt(i, parent); i = parent } else { break }
-        }
-    }
-
-    mutating func pop() -> CoboundaryEntry? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let count = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < count && Self.before(items[l], items[m]) { m = l }
-                if r < count && Self.before(items[r], items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return first
-    }
-}
-
-final class RipsEngine {
+/// The filtration in integer form: edges ≤ threshold sorted, every distance replaced by the rank of its length, the
+/// binomial table of the combinatorial number system, and the bit layout of heap keys.
+final class RipsFiltration {
     let n: Int
     let maxDimension: Int
-    let threshold: Double
     let p: Int
-    let dist: UnsafeMutablePointer<Double>
-    /// binom[k * (n + 1) + v] = C(v, k) for k ≤ maxDimension + 2.
-    let binom: [Int]
-    let inverse: [Int]
+    /// rank[i * n + j]: rank of d(i, j) among the distinct lengths ≤ threshold, `absent` above the threshold.
+    let rank: UnsafeMutablePointer<UInt32>
+    static let absent = UInt32.max
+    /// rank → length.
+    let values: [Double]
+    /// Edges ≤ threshold in filtration order (length ascending, index descending): endpoints i < j and rank.
+    let edgeI: [Int32], edgeJ: [Int32], edgeRank: [UInt32]
+    /// binom[m * (n + 1) + v] = C(v, m) for m ≤ maxDimension + 2.
+    let binom: UnsafeMutablePointer<Int>
+    /// Heap key layout, low to high bits: coefficient (none for Z/2), indexMax − index, rank.
+    let coefBits: Int, indexBits: Int, rankBits: Int
+    let indexMax: Int
+    var keyBits: Int { coefBits + indexBits + rankBits }
 
-    init(dist d: [Double], n: Int, maxDimension: Int, threshold: Double, modulus: Int) {
+    init(dist: [Double], n: Int, maxDimension: Int, threshold: Double, modulus: Int) {
         self.n = n
         self.maxDimension = maxDimension
-        self.threshold = threshold
-        self.p = modulus
-        dist = .allocate(capacity: n * n)
-        dist.initialize(from: d, count: n * n)
+        p = modulus
+        struct Edge { var d: Double; var ji: Int }   // ji = j << 32 | i: descending ji is descending index
+        var edges: [Edge] = []
+        dist.withUnsafeBufferPointer { dist in
+            for j in 1..<max(1, n) {
+                let row = dist.baseAddress! + j * n
+                for i in 0..<j where row[i] <= threshold { edges.append(Edge(d: row[i], ji: j << 32 | i)) }
+            }
+        }
+        edges.sort { $0.d < $1.d || ($0.d == $1.d && $0.ji > $1.ji) }
+        rank = .allocate(capacity: n * n)
+        rank.initialize(repeating: Self.absent, count: n * n)
+        for v in 0..<n { rank[v * n + v] = 0 }
+        var values: [Double] = []
+        var ei = [Int32](), ej = [Int32](), er = [UInt32]()
+        ei.reserveCapacity(edges.count); ej.reserveCapacity(edges.count); er.reserveCapacity(edges.count)
+        for e in edges {
+            if values.last != e.d { values.append(e.d) }
+            let r = UInt32(values.count - 1)
+            let i = e.ji & 0xffff_ffff, j = e.ji >> 32
+            rank[i * n + j] = r
+            rank[j * n + i] = r
+            ei.append(Int32(i)); ej.append(Int32(j)); er.append(r)
+        }
+        self.values = values
+        edgeI = ei; edgeJ = ej; edgeRank = er
         let kmax = maxDimension + 2
-        var b = [Int](repeating: 0, count: (kmax + 1) * (n + 1))
+        binom = .allocate(capacity: (kmax + 1) * (n + 1))
+        binom.initialize(repeating: 0, count: (kmax + 1) * (n + 1))
         for v in 0...n {
-            b[v] = 1
+            binom[v] = 1
             if v > 0 {
-                for k in 1...kmax {
-                    b[k * (n + 1) + v] = b[k * (n + 1) + v - 1] + b[(k - 1) * (n + 1) + v - 1]
-                }
+                for k in 1...kmax { binom[k * (n + 1) + v] = binom[k * (n + 1) + v - 1] + binom[(k - 1) * (n + 1) + v - 1] }
             }
         }
-        binom = b
-        var inv = [Int](repeating: 0, count: modulus)
-        if modulus > 1 {
-            inv[1] = 1
-            // inv[a] = -(p / a) · inv[p mod a] (mod p)
-            for a in stride(from: 2, to: modulus, by: 1) {
-                inv[a] = (modulus - (modulus / a) * inv[modulus % a] % modulus) % modulus
-            }
-        }
-        inverse = inv
+        func bits(_ x: Int) -> Int { max(1, Int.bitWidth - x.leadingZeroBitCount) }
+        indexMax = max(1, binom[kmax * (n + 1) + n]) - 1
+        indexBits = bits(indexMax)
+        rankBits = bits(max(0, values.count - 1))
+        coefBits = modulus == 2 ? 0 : bits(modulus - 1)
     }
 
-    deinit { dist.deallocate() }
+    deinit {
+        rank.deallocate()
+        binom.deallocate()
+    }
+}
+
+/// Open-addressing hash table (linear probing) from simplex index to column slot.
+struct PivotTable {
+    private var keys: UnsafeMutablePointer<Int>
+    private var slots: UnsafeMutablePointer<Int32>
+    private var mask: Int
+    private var shift: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        var size = 16
+        while size < 2 * capacity { size <<= 1 }
+        mask = size - 1
+        shift = Int.bitWidth - size.trailingZeroBitCount
+        keys = .allocate(capacity: size)
+        keys.initialize(repeating: -1, count: size)
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+    }
+
+    func deallocate() {
+        keys.deallocate()
+        slots.deallocate()
+    }
+
+    @inline(__always) private func home(_ key: Int) -> Int {
+        Int(bitPattern: UInt(bitPattern: key &* -7_046_029_254_386_353_131) >> UInt(shift))
+    }
+
+    /// The column slot whose pivot is `key`, or −1.
+    @inline(__always) func find(_ key: Int) -> Int {
+        var h = home(key)
+        while true {
+            let k = keys[h]
+            if k == key { return Int(slots[h]) }
+            if k == -1 { return -1 }
+            h = (h + 1) & mask
+        }
+    }
+
+    mutating func insert(_ key: Int, _ slot: Int) {
+        if 2 * (count + 1) > mask + 1 { grow() }
+        var h = home(key)
+        while keys[h] != -1 { h = (h + 1) & mask }
+        keys[h] = key
+        slots[h] = Int32(slot)
+        count += 1
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldSlots = slots, oldSize = mask + 1
+        let size = 2 * oldSize
+        mask = size - 1
+        shift -= 1
+        keys = .allocate(capacity: size)
+        keys.initialize(repeating: -1, count: size)
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+        count = 0
+        for h in 0..<oldSize where oldKeys[h] != -1 { insert(oldKeys[h], Int(oldSlots[h])) }
+        oldKeys.deallocate()
+        oldSlots.deallocate()
+    }
+}
+
+/// Binary min-heap of packed keys (the working coboundary column); unsafe storage, grown by doubling.
+struct KeyHeap<Key: FixedWidthInteger & UnsignedInteger> {
+    var items: UnsafeMutablePointer<Key>
+    var count = 0
+    var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(16, capacity)
+        items = .allocate(capacity: self.capacity)
+    }
+
+    func deallocate() { items.deallocate() }
+
+    @inline(__always) mutating func push(_ key: Key) {
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<Key>.allocate(capacity: 2 * capacity)
+            bigger.moveInitialize(from: items, count: count)
+            items.deallocate()
+            items = bigger
+            capacity *= 2
+        }
+        var i = count
+        count += 1
+        while i > 0 {
+            let parent = (i - 1) >> 1
+            let q = items[parent]
+            if q <= key { break }
+            items[i] = q
+            i = parent
+        }
+        items[i] = key
+    }
+
+    /// Removes the smallest key: the hole at the root goes down along smaller children to a leaf, then the last key
+    /// is sifted up from there (fewer comparisons than the textbook sift-down, as the last key belongs low).
+    @inline(__always) mutating func removeMin() {
+        count -= 1
+        if count == 0 { return }
+        let last = items[count]
+        var i = 0
+        while true {
+            let l = 2 * i + 1
+            if l >= count { break }
+            var m = l
+            if l + 1 < count && items[l + 1] < items[l] { m = l + 1 }
+            items[i] = items[m]
+            i = m
+        }
+        while i > 0 {
+            let parent = (i - 1) >> 1
+            let q = items[parent]
+            if q <= last { break }
+            items[i] = q
+            i = parent
+        }
+        items[i] = last
+    }
+}
+
+/// The reduction, generic over the width of heap keys (UInt64 when rank, index and coefficient fit, else UInt128).
+final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
+    let f: RipsFiltration
+    let n: Int
+    let p: Int
+    let rank: UnsafeMutablePointer<UInt32>
+    let binom: UnsafeMutablePointer<Int>
+    let inverse: [Int]
+    let coefBits: Int
+    let rankShift: Int
+    let coefMask: Key
+    let indexMask: Key
+    /// Scratch vertex lists (largest first), one per simplex being looked at simultaneously.
+    let verts: UnsafeMutablePointer<Int>, facetVerts: UnsafeMutablePointer<Int>, rows: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>>
+
+    init(_ f: RipsFiltration) {
+        self.f = f
+        n = f.n
+        p = f.p
+        rank = f.rank
+        binom = f.binom
+        coefBits = f.coefBits
+        rankShift = f.coefBits + f.indexBits
+        coefMask = (Key(1) << f.coefBits) - 1
+        indexMask = (Key(1) << f.indexBits) - 1
+        var inv = [Int](repeating: 0, count: p)
+        inv[1] = 1
+        // inv[a] = -(p / a) · inv[p mod a] (mod p)
+        for a in stride(from: 2, to: p, by: 1) { inv[a] = (p - (p / a) * inv[p % a] % p) % p }
+        inverse = inv
+        verts = .allocate(capacity: 8)
+        facetVerts = .allocate(capacity: 8)
+        rows = .allocate(capacity: 8)
+    }
+
+    deinit {
+        verts.deallocate()
+        facetVerts.deallocate()
+        rows.deallocate()
+    }
 
     @inline(__always) func C(_ v: Int, _ k: Int) -> Int { binom[k * (n + 1) + v] }
 
+    // MARK: keys
+
+    @inline(__always) func key(index: Int, rank r: UInt32, coef: Int) -> Key {
+        let k = Key(truncatingIfNeeded: r) << rankShift | Key(truncatingIfNeeded: f.indexMax - index) << coefBits
+        return coefBits == 0 ? k : k | Key(truncatingIfNeeded: coef)
+    }
+    @inline(__always) func indexOf(_ k: Key) -> Int { f.indexMax - Int(truncatingIfNeeded: (k >> coefBits) & indexMask) }
+    @inline(__always) func rankOf(_ k: Key) -> UInt32 { UInt32(truncatingIfNeeded: k >> rankShift) }
+    @inline(__always) func coefOf(_ k: Key) -> Int { coefBits == 0 ? 1 : Int(truncatingIfNeeded: k & coefMask) }
+
     /// Vertices of the k-simplex `index`, largest first.
-    func vertices(_ index: Int, dimension k: Int, into out: inout [Int]) {
-        out.removeAll(keepingCapacity: true)
+    @inline(__always) func decode(_ index: Int, dimension k: Int, into out: UnsafeMutablePointer<Int>) {
         var idx = index
         var top = n - 1
         for r in stride(from: k + 1, through: 1, by: -1) {
             // largest v ≤ top with C(v, r) ≤ idx
+            let row = binom + r * (n + 1)
             var lo = r - 1, hi = top
             while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                if C(mid, r) <= idx { lo = mid } else { hi = mid - 1 }
+                let mid = (lo + hi + 1) >> 1
+                if row[mid] <= idx { lo = mid } else { hi = mid - 1 }
             }
-            out.append(lo)
-            idx -= C(lo, r)
+            out[k + 1 - r] = lo
+            idx -= row[lo]
             top = lo - 1
         }
     }
 
-    func run() -> [[PersistenceBar]] {
-        var bars = [[PersistenceBar]](repeating: [], count: maxDimension + 1)
-        // Edges ≤ threshold in filtration order: diameter ascending, index descending.
-        var edges: [RipsSimplex] = []
-        for j in 1..<max(1, n) {
-            for i in 0..<j {
-                let d = dist[i * n + j]
-                if d <= threshold { edges.append(RipsSimplex(index: j * (j - 1) / 2 + i, diameter: d)) }
+    /// Calls `body(cofacetIndex, cofacetRank, negative)` for each cofacet ≤ threshold of the k-simplex with vertices
+    /// `vs` (largest first) and rank `r`, in decreasing index order (= filtration order among equal ranks).
+    /// `negative` is the sign of the cofacet in the coboundary. `body` returns false to stop.
+    @inline(__always)
+    func forEachCofacet(_ vs: UnsafeMutablePointer<Int>, dimension k: Int, index: Int, rank r: UInt32,
+                        _ body: (Int, UInt32, Bool) -> Bool) {
+        for q in 0...k { rows[q] = rank + vs[q] * n }
+        let row0 = rows[0], row1 = rows[1]
+        var idxAbove = 0, idxBelow = index
+        var hi = n
+        // Segment a: new vertices between vs[a] (exclusive, −1 for the last segment) and hi; a vertices lie above.
+        for a in 0...(k + 1) {
+            let lo = a <= k ? vs[a] : -1
+            let b = binom + (k + 2 - a) * (n + 1)
+            let negative = a & 1 == 1
+            var v = hi - 1
+            if k == 1 {
+                while v > lo {
+                    let d = max(r, max(row0[v], row1[v]))
+                    if d != RipsFiltration.absent && !body(idxAbove + b[v] + idxBelow, d, negative) { return }
+                    v -= 1
+                }
+            } else {
+                while v > lo {
+                    var d = max(r, max(row0[v], row1[v]))
+                    for q in 2...k { d = max(d, rows[q][v]) }
+                    if d != RipsFiltration.absent && !body(idxAbove + b[v] + idxBelow, d, negative) { return }
+                    v -= 1
+                }
+            }
+            if a <= k {
+                idxBelow -= C(vs[a], k - a + 1)
+                idxAbove += C(vs[a], k - a + 2)
+                hi = vs[a]
             }
         }
-        edges.sort { $0.diameter < $1.diameter || ($0.diameter == $1.diameter && $0.index > $1.index) }
+    }
 
-        // H0: union–find (path halving, union by size).
+    /// The first cofacet of equal rank of a k-simplex (its zero pivot cofacet): (index, negative), or index −1.
+    @inline(__always)
+    func zeroPivotCofacet(_ vs: UnsafeMutablePointer<Int>, dimension k: Int, index: Int, rank r: UInt32) -> (Int, Bool) {
+        var found = -1, sign = false
+        forEachCofacet(vs, dimension: k, index: index, rank: r) { idx, d, negative in
+            if d == r { found = idx; sign = negative; return false }
+            return true
+        }
+        return (found, sign)
+    }
+
+    /// The last facet of equal rank of the m-simplex with vertices `vs` and rank `r` (its zero pivot facet):
+    /// the facet without vs[i] for the smallest such i. Returns (facet index, i); writes the facet's vertices to `out`.
+    @inline(__always)
+    func zeroPivotFacet(_ vs: UnsafeMutablePointer<Int>, dimension m: Int, rank r: UInt32,
+                        into out: UnsafeMutablePointer<Int>) -> (Int, Int) {
+        for i in 0...m {
+            var d: UInt32 = 0
+            for a in 0..<m where a != i {
+                for b in (a + 1)...m where b != i { d = max(d, rank[vs[a] * n + vs[b]]) }
+            }
+            if d == r {
+                var idx = 0
+                var w = 0
+                for j in 0...m where j != i {
+                    out[w] = vs[j]
+                    idx += C(vs[j], m - w)
+                    w += 1
+                }
+                return (idx, i)
+            }
+        }
+        return (-1, 0)   // unreachable for m ≥ 2: some facet keeps the longest edge
+    }
+
+    /// If the m-simplex t (vertices `vs`, rank r) is the pivot of an apparent pair (e, t), returns e's index and the
+    /// sign of t in δe; e's vertices are left in `out`. Index −1 otherwise.
+    @inline(__always)
+    func apparentFacet(_ vs: UnsafeMutablePointer<Int>, dimension m: Int, index t: Int, rank r: UInt32,
+                       into out: UnsafeMutablePointer<Int>) -> (Int, Bool) {
+        let (e, i) = zeroPivotFacet(vs, dimension: m, rank: r, into: out)
+        if e < 0 { return (-1, false) }
+        let (c, _) = zeroPivotCofacet(out, dimension: m - 1, index: e, rank: r)
+        return c == t ? (e, i & 1 == 1) : (-1, false)
+    }
+
+    func run() -> [[PersistenceBar]] {
+        let maxDimension = f.maxDimension
+        var bars = [[PersistenceBar]](repeating: [], count: maxDimension + 1)
+        let values = f.values
+
+        // H0: union–find (path halving, union by size) over the edges in filtration order.
         var parent = Array(0..<n)
         var size = [Int](repeating: 1, count: n)
         func find(_ x: Int) -> Int {
@@ -267,132 +503,128 @@ final class RipsEngine {
             while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
             return x
         }
-        var columns: [RipsSimplex] = []   // H1 columns: edges that do not merge components
-        columns.reserveCapacity(max(0, edges.count - n + 1))
-        for e in edges {
-            let j = Int((1 + (1 + 8 * Double(e.index)).squareRoot()) / 2)
-            var jj = j
-            while jj * (jj - 1) / 2 > e.index { jj -= 1 }
-            while (jj + 1) * jj / 2 <= e.index { jj += 1 }
-            let i = e.index - jj * (jj - 1) / 2
-            var a = find(i), b = find(jj)
+        var columns: [(index: Int, rank: UInt32)] = []   // H1 columns: edges that do not merge components
+        var simplices: [(index: Int, rank: UInt32)] = []  // all edges, for the next dimension
+        if maxDimension >= 2 { simplices.reserveCapacity(f.edgeI.count) }
+        for e in f.edgeI.indices {
+            let i = Int(f.edgeI[e]), j = Int(f.edgeJ[e]), r = f.edgeRank[e]
+            var a = find(i), b = find(j)
             if a != b {
                 if size[a] < size[b] { swap(&a, &b) }
                 parent[b] = a
                 size[a] += size[b]
-                if e.diameter > 0 { bars[0].append(PersistenceBar(birth: 0, death: e.diameter)) }
+                if values[Int(r)] > 0 { bars[0].append(PersistenceBar(birth: 0, death: values[Int(r)])) }
             } else if maxDimension >= 1 {
-                columns.append(e)
+                columns.append((j * (j - 1) / 2 + i, r))
             }
+            if maxDimension >= 2 { simplices.append((j * (j - 1) / 2 + i, r)) }
         }
         for v in 0..<n where find(v) == v { bars[0].append(PersistenceBar(birth: 0, death: .infinity)) }
         guard maxDimension >= 1 else { return bars }
 
-        var simplices = edges   // all 1-simplices ≤ threshold
         for k in 1...maxDimension {
             columns.reverse()   // reverse filtration order
             let pivots = reduce(columns: columns, dimension: k, bars: &bars[k])
+            defer { pivots.deallocate() }
             if k == maxDimension { break }
             // Next dimension: all (k+1)-simplices ≤ threshold, generated once each as "top cofacets" of a
-            // k-simplex (new vertex above all its vertices), minus the pivots just found (clearing).
-            var next: [RipsSimplex] = []
-            var verts: [Int] = []
+            // k-simplex (new vertex above all its vertices). Columns: those that are not pivots (clearing), neither
+            // of a stored column nor of an apparent pair.
+            var next: [Key] = []
+            var nextColumns: [Key] = []
+            let vs = verts, ws = facetVerts
             for s in simplices {
-                vertices(s.index, dimension: k, into: &verts)
+                decode(s.index, dimension: k, into: vs)
+                let r0 = s.rank
                 var v = n - 1
-                while v > verts[0] {
-                    var diam = s.diameter
-                    for w in verts { diam = max(diam, dist[v * n + w]) }
-                    if diam <= threshold {
-                        next.append(RipsSimplex(index: s.index + C(v, k + 2), diameter: diam))
+                while v > vs[0] {
+                    var d = r0
+                    for q in 0...k { d = max(d, rank[vs[q] * n + v]) }
+                    if d != RipsFiltration.absent {
+                        let idx = s.index + C(v, k + 2)
+                        next.append(key(index: idx, rank: d, coef: 0))
+                        if pivots.find(idx) < 0 {
+                            // vertices of the cofacet: v, then the simplex's
+                            for q in stride(from: k, through: 0, by: -1) { vs[q + 1] = vs[q] }
+                            vs[0] = v
+                            let (e, _) = apparentFacet(vs, dimension: k + 1, index: idx, rank: d, into: ws)
+                            for q in 0...k { vs[q] = vs[q + 1] }
+                            if e < 0 { nextColumns.append(key(index: idx, rank: d, coef: 0)) }
+                        }
                     }
                     v -= 1
                 }
             }
-            next.sort { $0.diameter < $1.diameter || ($0.diameter == $1.diameter && $0.index > $1.index) }
-            simplices = next
-            columns = next.filter { pivots[$0.index] == nil }
+            next.sort()
+            nextColumns.sort()
+            simplices = next.map { (indexOf($0), rankOf($0)) }
+            columns = nextColumns.map { (indexOf($0), rankOf($0)) }
         }
         return bars
     }
 
-    /// Calls `body(cofacetIndex, cofacetDiameter, sign)` for each cofacet ≤ threshold of the k-simplex with
-    /// vertices `verts` (largest first), in decreasing index order. `body` returns false to stop.
-    @inline(__always)
-    func forEachCofacet(index: Int, diameter: Double, verts: [Int], dimension k: Int,
-                        _ body: (Int, Double, Bool) -> Bool) {
-        var a = 0
-        var idxAbove = 0
-        var idxBelow = index
-        var v = n - 1
-        while v >= 0 {
-            if a <= k && v == verts[a] {
-                idxBelow -= C(v, k - a + 1)
-                idxAbove += C(v, k - a + 2)
-                a += 1
-                v -= 1
-                continue
-            }
-            var diam = diameter
-            let row = dist + v * n
-            for w in verts { let x = row[w]; if x > diam { diam = x } }
-            if diam <= threshold {
-                let idx = idxAbove + C(v, k + 2 - a) + idxBelow
-                if !body(idx, diam, a & 1 == 1) { return }
-            }
-            v -= 1
-        }
-    }
-
     /// Reduces the coboundary columns of dimension k (given in reverse filtration order); appends bars; returns the
-    /// pivots (cofacet index → column slot).
-    func reduce(columns: [RipsSimplex], dimension k: Int, bars: inout [PersistenceBar]) -> [Int: Int] {
-        var pivotOf: [Int: Int] = [:]
-        pivotOf.reserveCapacity(columns.count)
+    /// pivots of stored columns (cofacet index → column slot). Apparent pairs are neither reduced nor stored.
+    func reduce(columns: [(index: Int, rank: UInt32)], dimension k: Int, bars: inout [PersistenceBar]) -> PivotTable {
+        let values = f.values
+        var pivots = PivotTable(capacity: 1024)
         // Reduction combination of each stored column: flat entries with offsets; plus its pivot coefficient.
-        var vIndex: [Int] = [], vDiam: [Double] = [], vCoef: [Int] = []
+        var vIndex: [Int] = [], vRank: [UInt32] = [], vCoef: [Int] = []
         var vStart: [Int] = [0]
         var pivotCoef: [Int] = []
-        var heap = CoboundaryHeap()
-        var verts: [Int] = []
-        verts.reserveCapacity(k + 2)
-        var work: [(Int, Double, Int)] = []
+        var heap = KeyHeap<Key>(capacity: 4 * n)
+        defer { heap.deallocate() }
+        let vs = verts, ts = facetVerts
+        let es = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        defer { es.deallocate() }
+        var work: [(index: Int, rank: UInt32, coef: Int)] = []
 
-        func pushCoboundary(_ index: Int, _ diameter: Double, _ coef: Int) {
-            vertices(index, dimension: k, into: &verts)
-            forEachCofacet(index: index, diameter: diameter, verts: verts, dimension: k) { idx, d, negative in
-                let c = negative ? (p - coef) % p : coef
-                heap.push(CoboundaryEntry(diameter: d, index: idx, coef: c))
+        /// Pushes coef · δ(simplex) onto the heap; `at` holds the simplex's vertices.
+        func pushCoboundary(_ at: UnsafeMutablePointer<Int>, _ index: Int, _ r: UInt32, _ coef: Int) {
+            let minus = p - coef
+            forEachCofacet(at, dimension: k, index: index, rank: r) { idx, d, negative in
+                heap.push(key(index: idx, rank: d, coef: negative ? minus : coef))
                 return true
             }
         }
-        func popPivot() -> CoboundaryEntry? {
-            while let top = heap.pop() {
-                var c = top.coef
-                while let nxt = heap.top, nxt.index == top.index { c = (c + nxt.coef) % p; _ = heap.pop() }
+        /// The pivot of the working column (entries of one simplex summed, cancelled ones dropped), left on the heap.
+        func pivot() -> Key? {
+            while heap.count > 0 {
+                let top = heap.items[0]
+                let s = top >> coefBits
+                // The second smallest key is a child of the root: if neither child is the same simplex, top is alone.
+                if (heap.count < 2 || heap.items[1] >> coefBits != s) && (heap.count < 3 || heap.items[2] >> coefBits != s) {
+                    return top
+                }
+                var c = 0
+                repeat {
+                    c += coefOf(heap.items[0])
+                    heap.removeMin()
+                } while heap.count > 0 && heap.items[0] >> coefBits == s
+                c %= p
                 if c != 0 {
-                    let e = CoboundaryEntry(diameter: top.diameter, index: top.index, coef: c)
+                    let e = s << coefBits | Key(truncatingIfNeeded: coefBits == 0 ? 0 : c)
                     heap.push(e)
                     return e
                 }
             }
             return nil
         }
-        func store(_ entries: [(Int, Double, Int)], pivot: CoboundaryEntry) {
-            pivotOf[pivot.index] = pivotCoef.count
-            pivotCoef.append(pivot.coef)
-            if entries.count == 1 {
-                vIndex.append(entries[0].0); vDiam.append(entries[0].1); vCoef.append(entries[0].2)
+        func store(pivot: Int, coef: Int) {
+            pivots.insert(pivot, pivotCoef.count)
+            pivotCoef.append(coef)
+            if work.count == 1 {
+                vIndex.append(work[0].index); vRank.append(work[0].rank); vCoef.append(work[0].coef)
             } else {
                 // Merge repeated simplices (sum their coefficients mod p, drop zeros): each stored entry costs a full
                 // coboundary enumeration whenever this column is added to another.
-                let sorted = entries.sorted { $0.0 < $1.0 }
+                work.sort { $0.index < $1.index }
                 var i = 0
-                while i < sorted.count {
+                while i < work.count {
                     var c = 0
                     var j = i
-                    while j < sorted.count && sorted[j].0 == sorted[i].0 { c = (c + sorted[j].2) % p; j += 1 }
-                    if c != 0 { vIndex.append(sorted[i].0); vDiam.append(sorted[i].1); vCoef.append(c) }
+                    while j < work.count && work[j].index == work[i].index { c = (c + work[j].coef) % p; j += 1 }
+                    if c != 0 { vIndex.append(work[i].index); vRank.append(work[i].rank); vCoef.append(c) }
                     i = j
                 }
             }
@@ -400,47 +632,61 @@ final class RipsEngine {
         }
 
         for col in columns {
-            // Emergent pair: the first cofacet of equal diameter is the pivot of the unreduced column.
-            vertices(col.index, dimension: k, into: &verts)
-            var emergent: CoboundaryEntry?
-            var sawEqual = false
-            forEachCofacet(index: col.index, diameter: col.diameter, verts: verts, dimension: k) { idx, d, negative in
-                if d == col.diameter {
-                    sawEqual = true
-                    if pivotOf[idx] == nil { emergent = CoboundaryEntry(diameter: d, index: idx, coef: negative ? p - 1 : 1) }
-                    return false
+            decode(col.index, dimension: k, into: vs)
+            // The pivot of the unreduced column is its first cofacet of equal rank, if any.
+            let (t, negative) = zeroPivotCofacet(vs, dimension: k, index: col.index, rank: col.rank)
+            if t >= 0 {
+                decode(t, dimension: k + 1, into: ts)
+                let (e, _) = zeroPivotFacet(ts, dimension: k + 1, rank: col.rank, into: es)
+                // Apparent pair (col, t): nothing to reduce, nothing to store.
+                if e == col.index { continue }
+                // Emergent pair: t is not the pivot of an earlier column (stored, or apparent with another facet).
+                if pivots.find(t) < 0 && apparentFacet(ts, dimension: k + 1, index: t, rank: col.rank, into: es).0 < 0 {
+                    work.removeAll(keepingCapacity: true)
+                    work.append((col.index, col.rank, 1))
+                    store(pivot: t, coef: negative ? p - 1 : 1)
+                    continue
                 }
-                return true
             }
-            _ = sawEqual
-            if let e = emergent {
-                store([(col.index, col.diameter, 1)], pivot: e)
-                continue
-            }
-            heap.removeAll()
+            heap.count = 0
             work.removeAll(keepingCapacity: true)
-            work.append((col.index, col.diameter, 1))
-            pushCoboundary(col.index, col.diameter, 1)
-            var pivot = popPivot()
-            while let pv = pivot, let j = pivotOf[pv.index] {
-                // column += factor · column_j, factor = −pv.coef / pivotCoef[j]
-                let factor = (p - pv.coef * inverse[pivotCoef[j]] % p) % p
-                for e in vStart[j]..<vStart[j + 1] {
-                    let c = vCoef[e] * factor % p
-                    if c == 0 { continue }
-                    work.append((vIndex[e], vDiam[e], c))
-                    pushCoboundary(vIndex[e], vDiam[e], c)
+            work.append((col.index, col.rank, 1))
+            pushCoboundary(vs, col.index, col.rank, 1)
+            while true {
+                guard let pv = pivot() else {
+                    bars.append(PersistenceBar(birth: values[Int(col.rank)], death: .infinity))
+                    break
                 }
-                pivot = popPivot()
-            }
-            if let pv = pivot {
-                if pv.diameter > col.diameter { bars.append(PersistenceBar(birth: col.diameter, death: pv.diameter)) }
-                store(work, pivot: pv)
-            } else {
-                bars.append(PersistenceBar(birth: col.diameter, death: .infinity))
+                let pIndex = indexOf(pv), pCoef = coefOf(pv)
+                let j = pivots.find(pIndex)
+                if j >= 0 {
+                    // column += factor · column_j, factor = −pCoef / pivotCoef[j]
+                    let factor = (p - pCoef * inverse[pivotCoef[j]] % p) % p
+                    for e in vStart[j]..<vStart[j + 1] {
+                        let c = vCoef[e] * factor % p
+                        if c == 0 { continue }
+                        work.append((vIndex[e], vRank[e], c))
+                        decode(vIndex[e], dimension: k, into: es)
+                        pushCoboundary(es, vIndex[e], vRank[e], c)
+                    }
+                    continue
+                }
+                decode(pIndex, dimension: k + 1, into: ts)
+                let (e, eNegative) = apparentFacet(ts, dimension: k + 1, index: pIndex, rank: rankOf(pv), into: es)
+                if e >= 0 {
+                    // The pivot belongs to an apparent pair (e, pivot): add factor · δe, factor = −pCoef / ±1.
+                    let factor = eNegative ? pCoef : p - pCoef
+                    work.append((e, rankOf(pv), factor))
+                    pushCoboundary(es, e, rankOf(pv), factor)
+                    continue
+                }
+                let death = rankOf(pv)
+                if death > col.rank { bars.append(PersistenceBar(birth: values[Int(col.rank)], death: values[Int(death)])) }
+                store(pivot: pIndex, coef: pCoef)
+                break
             }
         }
-        return pivotOf
+        return pivots
     }
 }
 
