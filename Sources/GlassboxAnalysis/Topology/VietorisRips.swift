@@ -24,8 +24,11 @@ import GlassboxCore
 ///   facets of t) and never stored: when a reduction meets t as pivot it adds δs directly;
 /// - emergent pairs: when the first cofacet of equal diameter (= the pivot of the unreduced column) is not yet a
 ///   pivot, the column is already reduced — no heap, no reduction (zero-length pair, not listed);
-/// - the working column is a binary heap of single integers: (diameter rank, reversed index, coefficient) packed
-///   so that integer order is filtration order (64 bits when they fit, else 128); coefficients are omitted for Z/2;
+/// - a working column entry is one integer: (diameter rank, reversed index, coefficient) packed so that integer
+///   order is filtration order (64 bits when they fit, else 128; no coefficient bits for Z/2);
+/// - the working column is a radix heap, not a binary heap: while one column is reduced its pivot only moves up, and
+///   when a column is added to cancel the pivot, its entries up to the pivot cancel among themselves and are dropped
+///   (see `RadixColumn`). Pushes are appends; the many entries beyond the final pivot are never touched again;
 /// - pivots are kept in an open-addressing hash table keyed by simplex index;
 /// - coefficients in Z/p with a table of modular inverses.
 public enum VietorisRips {
@@ -129,7 +132,7 @@ public enum VietorisRips {
         let t = threshold ?? enclosingRadius(distances: dist, n: n)
         let filtration = RipsFiltration(dist: dist, n: n, maxDimension: maxDimension, threshold: t, modulus: modulus)
         var bars: [[PersistenceBar]]
-        if filtration.keyBits <= 64 {
+        if filtration.keyBits <= 63 {
             bars = RipsEngine<UInt64>(filtration).run()
         } else {
             bars = RipsEngine<UInt128>(filtration).run()
@@ -212,10 +215,11 @@ final class RipsFiltration {
     }
 }
 
-/// Open-addressing hash table (linear probing) from simplex index to column slot.
+/// Open-addressing hash table (linear probing) from simplex index to column slot; key and slot side by side, so a
+/// probe costs one cache line.
 struct PivotTable {
-    private var keys: UnsafeMutablePointer<Int>
-    private var slots: UnsafeMutablePointer<Int32>
+    private struct Entry { var key: Int; var slot: Int }
+    private var entries: UnsafeMutablePointer<Entry>
     private var mask: Int
     private var shift: Int
     private(set) var count = 0
@@ -225,17 +229,13 @@ struct PivotTable {
         while size < 2 * capacity { size <<= 1 }
         mask = size - 1
         shift = Int.bitWidth - size.trailingZeroBitCount
-        keys = .allocate(capacity: size)
-        keys.initialize(repeating: -1, count: size)
-        slots = .allocate(capacity: size)
-        slots.initialize(repeating: 0, count: size)
+        entries = .allocate(capacity: size)
+        entries.initialize(repeating: Entry(key: -1, slot: 0), count: size)
     }
 
-    func deallocate() {
-        keys.deallocate()
-        slots.deallocate()
-    }
+    func deallocate() { entries.deallocate() }
 
+    /// Fibonacci hashing: the top bits of key · 2⁶⁴/φ.
     @inline(__always) private func home(_ key: Int) -> Int {
         Int(bitPattern: UInt(bitPattern: key &* -7_046_029_254_386_353_131) >> UInt(shift))
     }
@@ -244,9 +244,9 @@ struct PivotTable {
     @inline(__always) func find(_ key: Int) -> Int {
         var h = home(key)
         while true {
-            let k = keys[h]
-            if k == key { return Int(slots[h]) }
-            if k == -1 { return -1 }
+            let e = entries[h]
+            if e.key == key { return e.slot }
+            if e.key == -1 { return -1 }
             h = (h + 1) & mask
         }
     }
@@ -254,84 +254,113 @@ struct PivotTable {
     mutating func insert(_ key: Int, _ slot: Int) {
         if 2 * (count + 1) > mask + 1 { grow() }
         var h = home(key)
-        while keys[h] != -1 { h = (h + 1) & mask }
-        keys[h] = key
-        slots[h] = Int32(slot)
+        while entries[h].key != -1 { h = (h + 1) & mask }
+        entries[h] = Entry(key: key, slot: slot)
         count += 1
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldSlots = slots, oldSize = mask + 1
+        let old = entries, oldSize = mask + 1
         let size = 2 * oldSize
         mask = size - 1
         shift -= 1
-        keys = .allocate(capacity: size)
-        keys.initialize(repeating: -1, count: size)
-        slots = .allocate(capacity: size)
-        slots.initialize(repeating: 0, count: size)
+        entries = .allocate(capacity: size)
+        entries.initialize(repeating: Entry(key: -1, slot: 0), count: size)
         count = 0
-        for h in 0..<oldSize where oldKeys[h] != -1 { insert(oldKeys[h], Int(oldSlots[h])) }
-        oldKeys.deallocate()
-        oldSlots.deallocate()
+        for h in 0..<oldSize where old[h].key != -1 { insert(old[h].key, old[h].slot) }
+        old.deallocate()
     }
 }
 
-/// Binary min-heap of packed keys (the working coboundary column); unsafe storage, grown by doubling.
-struct KeyHeap<Key: FixedWidthInteger & UnsignedInteger> {
-    var items: UnsafeMutablePointer<Key>
-    var count = 0
-    var capacity: Int
+/// The working coboundary column as a radix heap (Ahuja, Mehlhorn, Orlin & Tarjan 1990), a priority queue for
+/// *monotone* use: no key pushed is smaller than the last minimum taken. The reduction of one column qualifies: its
+/// pivot only moves up, and when a column is added to cancel the pivot t, the added entries at or below t cancel
+/// exactly (the added column's reduced coboundary has pivot t; the working column has nothing below t), so they are
+/// dropped instead of pushed.
+///
+/// Bucket 0 holds the keys whose simplex equals that of `last` (the current minimum); bucket b ≥ 1 the keys whose
+/// simplex part first differs from last's in bit b − 1. A push appends to one bucket; taking the minimum when bucket 0
+/// is empty scans the lowest non-empty bucket for its minimum and redistributes it into lower buckets. Keys beyond
+/// the final pivot — most of them — are written once and never touched again, and all accesses are sequential: a
+/// binary heap of the same 10⁷ keys (a long reduction in a noisy circle of 1000 points) pays a cache miss per level
+/// for every pop.
+struct RadixColumn<Key: FixedWidthInteger & UnsignedInteger> {
+    private let buckets: UnsafeMutablePointer<UnsafeMutablePointer<Key>>
+    private let counts: UnsafeMutablePointer<Int>
+    private let capacities: UnsafeMutablePointer<Int>
+    private let bucketCount = Key.bitWidth + 1
+    /// Low bits of a key that are not part of its simplex (the coefficient).
+    private let shift: Int
+    /// The current minimum (meaningful once bucket 0 was filled).
+    private(set) var last: Key = 0
 
-    init(capacity: Int) {
-        self.capacity = max(16, capacity)
-        items = .allocate(capacity: self.capacity)
+    init(coefficientBits: Int) {
+        shift = coefficientBits
+        buckets = .allocate(capacity: bucketCount)
+        counts = .allocate(capacity: bucketCount)
+        capacities = .allocate(capacity: bucketCount)
+        for b in 0..<bucketCount {
+            capacities[b] = 64
+            buckets[b] = .allocate(capacity: 64)
+            counts[b] = 0
+        }
     }
 
-    func deallocate() { items.deallocate() }
+    func deallocate() {
+        for b in 0..<bucketCount { buckets[b].deallocate() }
+        buckets.deallocate()
+        counts.deallocate()
+        capacities.deallocate()
+    }
 
+    /// Empties the column; keys from 0 up may be pushed again.
+    mutating func removeAll() {
+        for b in 0..<bucketCount { counts[b] = 0 }
+        last = 0
+    }
+
+    @inline(__always) private func bucket(_ key: Key) -> Int {
+        let d = (key ^ last) >> shift
+        return d == 0 ? 0 : Key.bitWidth - d.leadingZeroBitCount
+    }
+
+    /// Adds a key ≥ `last`.
     @inline(__always) mutating func push(_ key: Key) {
-        if count == capacity {
-            let bigger = UnsafeMutablePointer<Key>.allocate(capacity: 2 * capacity)
-            bigger.moveInitialize(from: items, count: count)
-            items.deallocate()
-            items = bigger
-            capacity *= 2
-        }
-        var i = count
-        count += 1
-        while i > 0 {
-            let parent = (i - 1) >> 1
-            let q = items[parent]
-            if q <= key { break }
-            items[i] = q
-            i = parent
-        }
-        items[i] = key
+        let b = bucket(key)
+        let c = counts[b]
+        if c == capacities[b] { grow(b) }
+        buckets[b][c] = key
+        counts[b] = c + 1
     }
 
-    /// Removes the smallest key: the hole at the root goes down along smaller children to a leaf, then the last key
-    /// is sifted up from there (fewer comparisons than the textbook sift-down, as the last key belongs low).
-    @inline(__always) mutating func removeMin() {
-        count -= 1
-        if count == 0 { return }
-        let last = items[count]
-        var i = 0
-        while true {
-            let l = 2 * i + 1
-            if l >= count { break }
-            var m = l
-            if l + 1 < count && items[l + 1] < items[l] { m = l + 1 }
-            items[i] = items[m]
-            i = m
-        }
-        while i > 0 {
-            let parent = (i - 1) >> 1
-            let q = items[parent]
-            if q <= last { break }
-            items[i] = q
-            i = parent
-        }
-        items[i] = last
+    private func grow(_ b: Int) {
+        let bigger = UnsafeMutablePointer<Key>.allocate(capacity: 2 * capacities[b])
+        bigger.moveInitialize(from: buckets[b], count: counts[b])
+        buckets[b].deallocate()
+        buckets[b] = bigger
+        capacities[b] *= 2
+    }
+
+    /// The keys of the smallest simplex (bucket 0), after `fillMinimum()` returned true.
+    @inline(__always) var minimumEntries: UnsafeBufferPointer<Key> { UnsafeBufferPointer(start: buckets[0], count: counts[0]) }
+
+    /// Drops the keys of the smallest simplex.
+    @inline(__always) mutating func removeMinimum() { counts[0] = 0 }
+
+    /// Makes bucket 0 non-empty if the column is not empty; returns false if it is.
+    @inline(__always) mutating func fillMinimum() -> Bool {
+        if counts[0] > 0 { return true }
+        var i = 1
+        while i < bucketCount && counts[i] == 0 { i += 1 }
+        if i == bucketCount { return false }
+        let a = buckets[i], c = counts[i]
+        var m = a[0]
+        for j in 1..<max(1, c) where a[j] < m { m = a[j] }
+        last = m
+        counts[i] = 0
+        // Every key of bucket i now differs from the new minimum in a lower bit: it moves to a lower bucket.
+        for j in 0..<c { push(a[j]) }
+        return true
     }
 }
 
@@ -572,41 +601,37 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
         var vIndex: [Int] = [], vRank: [UInt32] = [], vCoef: [Int] = []
         var vStart: [Int] = [0]
         var pivotCoef: [Int] = []
-        var heap = KeyHeap<Key>(capacity: 4 * n)
+        var heap = RadixColumn<Key>(coefficientBits: coefBits)
         defer { heap.deallocate() }
         let vs = verts, ts = facetVerts
         let es = UnsafeMutablePointer<Int>.allocate(capacity: 8)
         defer { es.deallocate() }
         var work: [(index: Int, rank: UInt32, coef: Int)] = []
 
-        /// Pushes coef · δ(simplex) onto the heap; `at` holds the simplex's vertices.
-        func pushCoboundary(_ at: UnsafeMutablePointer<Int>, _ index: Int, _ r: UInt32, _ coef: Int) {
+        /// Pushes the entries of coef · δ(simplex) whose simplex part is at least `floor` (`at` holds the simplex's
+        /// vertices).
+        func pushCoboundary(_ at: UnsafeMutablePointer<Int>, _ index: Int, _ r: UInt32, _ coef: Int, floor: Key) {
             let minus = p - coef
             forEachCofacet(at, dimension: k, index: index, rank: r) { idx, d, negative in
-                heap.push(key(index: idx, rank: d, coef: negative ? minus : coef))
+                let x = key(index: idx, rank: d, coef: negative ? minus : coef)
+                if x >> coefBits >= floor { heap.push(x) }
                 return true
             }
         }
-        /// The pivot of the working column (entries of one simplex summed, cancelled ones dropped), left on the heap.
+        /// The pivot of the working column (entries of one simplex summed, cancelled ones dropped), left in bucket 0.
         func pivot() -> Key? {
-            while heap.count > 0 {
-                let top = heap.items[0]
-                let s = top >> coefBits
-                // The second smallest key is a child of the root: if neither child is the same simplex, top is alone.
-                if (heap.count < 2 || heap.items[1] >> coefBits != s) && (heap.count < 3 || heap.items[2] >> coefBits != s) {
-                    return top
+            while heap.fillMinimum() {
+                let entries = heap.minimumEntries
+                var c: Int
+                if coefBits == 0 {
+                    c = entries.count & 1
+                } else {
+                    c = 0
+                    for e in entries { c += coefOf(e) }
+                    c %= p
                 }
-                var c = 0
-                repeat {
-                    c += coefOf(heap.items[0])
-                    heap.removeMin()
-                } while heap.count > 0 && heap.items[0] >> coefBits == s
-                c %= p
-                if c != 0 {
-                    let e = s << coefBits | Key(truncatingIfNeeded: coefBits == 0 ? 0 : c)
-                    heap.push(e)
-                    return e
-                }
+                if c != 0 { return (heap.last >> coefBits) << coefBits | Key(truncatingIfNeeded: coefBits == 0 ? 0 : c) }
+                heap.removeMinimum()
             }
             return nil
         }
@@ -648,10 +673,10 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
                     continue
                 }
             }
-            heap.count = 0
+            heap.removeAll()
             work.removeAll(keepingCapacity: true)
             work.append((col.index, col.rank, 1))
-            pushCoboundary(vs, col.index, col.rank, 1)
+            pushCoboundary(vs, col.index, col.rank, 1, floor: 0)
             while true {
                 guard let pv = pivot() else {
                     bars.append(PersistenceBar(birth: values[Int(col.rank)], death: .infinity))
@@ -662,12 +687,15 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
                 if j >= 0 {
                     // column += factor · column_j, factor = −pCoef / pivotCoef[j]
                     let factor = (p - pCoef * inverse[pivotCoef[j]] % p) % p
+                    // The pivot cancels; entries up to it cancel among the added ones (see RadixColumn).
+                    heap.removeMinimum()
+                    let floor = (pv >> coefBits) + 1
                     for e in vStart[j]..<vStart[j + 1] {
                         let c = vCoef[e] * factor % p
                         if c == 0 { continue }
                         work.append((vIndex[e], vRank[e], c))
                         decode(vIndex[e], dimension: k, into: es)
-                        pushCoboundary(es, vIndex[e], vRank[e], c)
+                        pushCoboundary(es, vIndex[e], vRank[e], c, floor: floor)
                     }
                     continue
                 }
@@ -677,7 +705,8 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
                     // The pivot belongs to an apparent pair (e, pivot): add factor · δe, factor = −pCoef / ±1.
                     let factor = eNegative ? pCoef : p - pCoef
                     work.append((e, rankOf(pv), factor))
-                    pushCoboundary(es, e, rankOf(pv), factor)
+                    heap.removeMinimum()
+                    pushCoboundary(es, e, rankOf(pv), factor, floor: (pv >> coefBits) + 1)
                     continue
                 }
                 let death = rankOf(pv)
