@@ -203,7 +203,10 @@ final class RipsFiltration {
             }
         }
         func bits(_ x: Int) -> Int { max(1, Int.bitWidth - x.leadingZeroBitCount) }
-        indexMax = max(1, binom[kmax * (n + 1) + n]) - 1
+        // Largest simplex index: C(n, m) − 1 over the simplex sizes m used (C(n, 3) > C(n, 4) for n < 7).
+        var simplexCount = 1
+        for m in 2...kmax { simplexCount = max(simplexCount, binom[m * (n + 1) + n]) }
+        indexMax = simplexCount - 1
         indexBits = bits(indexMax)
         rankBits = bits(max(0, values.count - 1))
         coefBits = modulus == 2 ? 0 : bits(modulus - 1)
