@@ -288,81 +288,82 @@ struct PivotTable {
 /// binary heap of the same 10⁷ keys (a long reduction in a noisy circle of 1000 points) pays a cache miss per level
 /// for every pop.
 struct RadixColumn<Key: FixedWidthInteger & UnsignedInteger> {
-    private let buckets: UnsafeMutablePointer<UnsafeMutablePointer<Key>>
-    private let counts: UnsafeMutablePointer<Int>
-    private let capacities: UnsafeMutablePointer<Int>
-    private let bucketCount = Key.bitWidth + 1
+    /// A growable array of keys: [base, end) filled, [end, limit) free.
+    struct Bucket {
+        var base: UnsafeMutablePointer<Key>
+        var end: UnsafeMutablePointer<Key>
+        var limit: UnsafeMutablePointer<Key>
+    }
+    let buckets: UnsafeMutablePointer<Bucket>
+    static var bucketCount: Int { Key.bitWidth + 1 }
     /// Low bits of a key that are not part of its simplex (the coefficient).
-    private let shift: Int
+    let shift: Int
     /// The current minimum (meaningful once bucket 0 was filled).
     private(set) var last: Key = 0
 
     init(coefficientBits: Int) {
         shift = coefficientBits
-        buckets = .allocate(capacity: bucketCount)
-        counts = .allocate(capacity: bucketCount)
-        capacities = .allocate(capacity: bucketCount)
-        for b in 0..<bucketCount {
-            capacities[b] = 64
-            buckets[b] = .allocate(capacity: 64)
-            counts[b] = 0
+        buckets = .allocate(capacity: Self.bucketCount)
+        for b in 0..<Self.bucketCount {
+            let base = UnsafeMutablePointer<Key>.allocate(capacity: 64)
+            buckets[b] = Bucket(base: base, end: base, limit: base + 64)
         }
     }
 
     func deallocate() {
-        for b in 0..<bucketCount { buckets[b].deallocate() }
+        for b in 0..<Self.bucketCount { buckets[b].base.deallocate() }
         buckets.deallocate()
-        counts.deallocate()
-        capacities.deallocate()
     }
 
     /// Empties the column; keys from 0 up may be pushed again.
     mutating func removeAll() {
-        for b in 0..<bucketCount { counts[b] = 0 }
+        for b in 0..<Self.bucketCount { buckets[b].end = buckets[b].base }
         last = 0
     }
 
-    @inline(__always) private func bucket(_ key: Key) -> Int {
-        let d = (key ^ last) >> shift
-        return d == 0 ? 0 : Key.bitWidth - d.leadingZeroBitCount
+    /// Adds a key ≥ `last` to `buckets`. Static, with `last` and `shift` passed in, so that a loop of pushes keeps
+    /// them in registers.
+    @inline(__always) static func push(_ key: Key, into buckets: UnsafeMutablePointer<Bucket>, last: Key, shift: Int) {
+        let d = (key ^ last) &>> shift
+        let b = d == 0 ? 0 : Key.bitWidth - d.leadingZeroBitCount
+        var e = buckets[b].end
+        if e == buckets[b].limit { e = grow(buckets + b) }
+        e.pointee = key
+        buckets[b].end = e + 1
     }
 
-    /// Adds a key ≥ `last`.
-    @inline(__always) mutating func push(_ key: Key) {
-        let b = bucket(key)
-        let c = counts[b]
-        if c == capacities[b] { grow(b) }
-        buckets[b][c] = key
-        counts[b] = c + 1
-    }
-
-    private func grow(_ b: Int) {
-        let bigger = UnsafeMutablePointer<Key>.allocate(capacity: 2 * capacities[b])
-        bigger.moveInitialize(from: buckets[b], count: counts[b])
-        buckets[b].deallocate()
-        buckets[b] = bigger
-        capacities[b] *= 2
+    /// Doubles a full bucket; returns its new end.
+    static func grow(_ bucket: UnsafeMutablePointer<Bucket>) -> UnsafeMutablePointer<Key> {
+        let count = bucket.pointee.end - bucket.pointee.base
+        let bigger = UnsafeMutablePointer<Key>.allocate(capacity: 2 * count)
+        bigger.moveInitialize(from: bucket.pointee.base, count: count)
+        bucket.pointee.base.deallocate()
+        bucket.pointee = Bucket(base: bigger, end: bigger + count, limit: bigger + 2 * count)
+        return bigger + count
     }
 
     /// The keys of the smallest simplex (bucket 0), after `fillMinimum()` returned true.
-    @inline(__always) var minimumEntries: UnsafeBufferPointer<Key> { UnsafeBufferPointer(start: buckets[0], count: counts[0]) }
+    @inline(__always) var minimumEntries: UnsafeBufferPointer<Key> {
+        UnsafeBufferPointer(start: buckets[0].base, count: buckets[0].end - buckets[0].base)
+    }
 
     /// Drops the keys of the smallest simplex.
-    @inline(__always) mutating func removeMinimum() { counts[0] = 0 }
+    @inline(__always) mutating func removeMinimum() { buckets[0].end = buckets[0].base }
 
     /// Makes bucket 0 non-empty if the column is not empty; returns false if it is.
     @inline(__always) mutating func fillMinimum() -> Bool {
-        if counts[0] > 0 { return true }
+        if buckets[0].end != buckets[0].base { return true }
         var i = 1
-        while i < bucketCount && counts[i] == 0 { i += 1 }
-        if i == bucketCount { return false }
-        let a = buckets[i], c = counts[i]
+        while i < Self.bucketCount && buckets[i].end == buckets[i].base { i += 1 }
+        if i == Self.bucketCount { return false }
+        let a = buckets[i].base, c = buckets[i].end - a
         var m = a[0]
         for j in 1..<max(1, c) where a[j] < m { m = a[j] }
         last = m
-        counts[i] = 0
+        buckets[i].end = a
         // Every key of bucket i now differs from the new minimum in a lower bit: it moves to a lower bucket.
-        for j in 0..<c { push(a[j]) }
+        let table = buckets, shift = shift
+        for j in 0..<c { Self.push(a[j], into: table, last: m, shift: shift) }
         return true
     }
 }
@@ -427,10 +428,20 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
         for r in stride(from: k + 1, through: 1, by: -1) {
             // largest v ≤ top with C(v, r) ≤ idx
             let row = binom + r * (n + 1)
-            var lo = r - 1, hi = top
-            while lo < hi {
-                let mid = (lo + hi + 1) >> 1
-                if row[mid] <= idx { lo = mid } else { hi = mid - 1 }
+            var lo = r - 1
+            if r == 1 {
+                lo = idx
+            } else if r == 2 {
+                // v(v − 1)/2 ≤ idx: v ≈ (1 + √(1 + 8·idx)) / 2, then corrected for rounding
+                lo = Swift.min(top, Int((1 + (1 + 8 * Double(idx)).squareRoot()) / 2))
+                while row[lo] > idx { lo -= 1 }
+                while lo < top && row[lo + 1] <= idx { lo += 1 }
+            } else {
+                var hi = top
+                while lo < hi {
+                    let mid = (lo + hi + 1) >> 1
+                    if row[mid] <= idx { lo = mid } else { hi = mid - 1 }
+                }
             }
             out[k + 1 - r] = lo
             idx -= row[lo]
@@ -438,12 +449,13 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
         }
     }
 
-    /// Calls `body(cofacetIndex, cofacetRank, negative)` for each cofacet ≤ threshold of the k-simplex with vertices
-    /// `vs` (largest first) and rank `r`, in decreasing index order (= filtration order among equal ranks).
-    /// `negative` is the sign of the cofacet in the coboundary. `body` returns false to stop.
+    /// Calls `body(cofacetIndex, cofacetRank, above, v)` for each cofacet ≤ threshold of the k-simplex with vertices
+    /// `vs` (largest first) and rank `r`, in decreasing index order (= filtration order among equal ranks): the
+    /// cofacet adds vertex v, `above` of the simplex's vertices are larger than v, and its sign in the coboundary is
+    /// (−1)^above. `body` returns false to stop.
     @inline(__always)
     func forEachCofacet(_ vs: UnsafeMutablePointer<Int>, dimension k: Int, index: Int, rank r: UInt32,
-                        _ body: (Int, UInt32, Bool) -> Bool) {
+                        _ body: (Int, UInt32, Int, Int) -> Bool) {
         for q in 0...k { rows[q] = rank + vs[q] * n }
         let row0 = rows[0], row1 = rows[1]
         var idxAbove = 0, idxBelow = index
@@ -452,19 +464,18 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
         for a in 0...(k + 1) {
             let lo = a <= k ? vs[a] : -1
             let b = binom + (k + 2 - a) * (n + 1)
-            let negative = a & 1 == 1
             var v = hi - 1
             if k == 1 {
                 while v > lo {
                     let d = max(r, max(row0[v], row1[v]))
-                    if d != RipsFiltration.absent && !body(idxAbove + b[v] + idxBelow, d, negative) { return }
+                    if d != RipsFiltration.absent && !body(idxAbove &+ b[v] &+ idxBelow, d, a, v) { return }
                     v -= 1
                 }
             } else {
                 while v > lo {
                     var d = max(r, max(row0[v], row1[v]))
                     for q in 2...k { d = max(d, rows[q][v]) }
-                    if d != RipsFiltration.absent && !body(idxAbove + b[v] + idxBelow, d, negative) { return }
+                    if d != RipsFiltration.absent && !body(idxAbove &+ b[v] &+ idxBelow, d, a, v) { return }
                     v -= 1
                 }
             }
@@ -480,11 +491,34 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
     @inline(__always)
     func zeroPivotCofacet(_ vs: UnsafeMutablePointer<Int>, dimension k: Int, index: Int, rank r: UInt32) -> (Int, Bool) {
         var found = -1, sign = false
-        forEachCofacet(vs, dimension: k, index: index, rank: r) { idx, d, negative in
-            if d == r { found = idx; sign = negative; return false }
+        forEachCofacet(vs, dimension: k, index: index, rank: r) { idx, d, above, _ in
+            if d == r { found = idx; sign = above & 1 == 1; return false }
             return true
         }
         return (found, sign)
+    }
+
+    /// The first cofacet t = s ∪ {v} of equal rank of the k-simplex s (vertices `vs`, rank r, `edgesWithout[i]` = the
+    /// largest rank among s's edges that avoid vs[i]), and whether (s, t) is an apparent pair, i.e. s is also t's last
+    /// facet of equal rank. The facets of t before s in that order drop one of the `above` vertices of s larger than
+    /// v; their ranks come from s's edges and the row entries at v the scan has just read, so t is never decoded.
+    /// Returns (t, above, v, apparent), t = −1 if there is no such cofacet.
+    @inline(__always)
+    func firstEqualCofacet(_ vs: UnsafeMutablePointer<Int>, dimension k: Int, index: Int, rank r: UInt32,
+                           edgesWithout: UnsafeMutablePointer<UInt32>) -> (Int, Int, Int, Bool) {
+        var result = (-1, 0, 0, false)
+        forEachCofacet(vs, dimension: k, index: index, rank: r) { idx, d, above, v in
+            if d != r { return true }
+            var apparent = true
+            for i in 0..<above {
+                var facet = edgesWithout[i]
+                for q in 0...k where q != i { facet = max(facet, rows[q][v]) }
+                if facet == r { apparent = false; break }
+            }
+            result = (idx, above, v, apparent)
+            return false
+        }
+        return result
     }
 
     /// The last facet of equal rank of the m-simplex with vertices `vs` and rank `r` (its zero pivot facet):
@@ -614,10 +648,17 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
         /// Pushes the entries of coef · δ(simplex) whose simplex part is at least `floor` (`at` holds the simplex's
         /// vertices).
         func pushCoboundary(_ at: UnsafeMutablePointer<Int>, _ index: Int, _ r: UInt32, _ coef: Int, floor: Key) {
-            let minus = p - coef
-            forEachCofacet(at, dimension: k, index: index, rank: r) { idx, d, negative in
-                let x = key(index: idx, rank: d, coef: negative ? minus : coef)
-                if x >> coefBits >= floor { heap.push(x) }
+            // Everything the loop needs in locals: stores through the bucket pointers would otherwise force reloads.
+            let plus = Key(truncatingIfNeeded: coefBits == 0 ? 0 : coef)
+            let minus = Key(truncatingIfNeeded: coefBits == 0 ? 0 : p - coef)
+            let table = heap.buckets, last = heap.last, shift = coefBits, rankShift = rankShift
+            let top = f.indexMax
+            forEachCofacet(at, dimension: k, index: index, rank: r) { idx, d, above, _ in
+                let simplex = Key(truncatingIfNeeded: d) &<< (rankShift &- shift) | Key(truncatingIfNeeded: top &- idx)
+                if simplex >= floor {
+                    let x = simplex &<< shift | (above & 1 == 1 ? minus : plus)
+                    RadixColumn<Key>.push(x, into: table, last: last, shift: shift)
+                }
                 return true
             }
         }
@@ -659,20 +700,31 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
             vStart.append(vIndex.count)
         }
 
+        let edgesWithout = UnsafeMutablePointer<UInt32>.allocate(capacity: 4)
+        defer { edgesWithout.deallocate() }
         for col in columns {
             decode(col.index, dimension: k, into: vs)
+            for i in 0...k {
+                var m: UInt32 = 0
+                for a in 0..<k where a != i {
+                    for b in (a + 1)...k where b != i { m = max(m, rank[vs[a] * n + vs[b]]) }
+                }
+                edgesWithout[i] = m
+            }
             // The pivot of the unreduced column is its first cofacet of equal rank, if any.
-            let (t, negative) = zeroPivotCofacet(vs, dimension: k, index: col.index, rank: col.rank)
+            let (t, above, v, apparent) = firstEqualCofacet(vs, dimension: k, index: col.index, rank: col.rank,
+                                                            edgesWithout: edgesWithout)
+            // Apparent pair (col, t): nothing to reduce, nothing to store.
+            if apparent { continue }
             if t >= 0 {
-                decode(t, dimension: k + 1, into: ts)
-                let (e, _) = zeroPivotFacet(ts, dimension: k + 1, rank: col.rank, into: es)
-                // Apparent pair (col, t): nothing to reduce, nothing to store.
-                if e == col.index { continue }
                 // Emergent pair: t is not the pivot of an earlier column (stored, or apparent with another facet).
+                for q in 0..<above { ts[q] = vs[q] }
+                ts[above] = v
+                for q in stride(from: above, through: k, by: 1) { ts[q + 1] = vs[q] }
                 if pivots.find(t) < 0 && apparentFacet(ts, dimension: k + 1, index: t, rank: col.rank, into: es).0 < 0 {
                     work.removeAll(keepingCapacity: true)
                     work.append((col.index, col.rank, 1))
-                    store(pivot: t, coef: negative ? p - 1 : 1)
+                    store(pivot: t, coef: above & 1 == 1 ? p - 1 : 1)
                     continue
                 }
             }
