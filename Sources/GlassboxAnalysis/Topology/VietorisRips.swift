@@ -168,15 +168,14 @@ final class RipsFiltration {
         self.n = n
         self.maxDimension = maxDimension
         p = modulus
-        struct Edge { var d: Double; var ji: Int }   // ji = j << 32 | i: descending ji is descending index
-        var edges: [Edge] = []
+        var edges: [RipsEdge] = []
         dist.withUnsafeBufferPointer { dist in
             for j in 1..<max(1, n) {
                 let row = dist.baseAddress! + j * n
-                for i in 0..<j where row[i] <= threshold { edges.append(Edge(d: row[i], ji: j << 32 | i)) }
+                for i in 0..<j where row[i] <= threshold { edges.append(RipsEdge(d: row[i], ji: j << 32 | i)) }
             }
         }
-        edges.sort { $0.d < $1.d || ($0.d == $1.d && $0.ji > $1.ji) }
+        RipsEdge.sort(&edges, upTo: threshold)
         rank = .allocate(capacity: n * n)
         rank.initialize(repeating: Self.absent, count: n * n)
         for v in 0..<n { rank[v * n + v] = 0 }
@@ -215,6 +214,55 @@ final class RipsFiltration {
     deinit {
         rank.deallocate()
         binom.deallocate()
+    }
+}
+
+/// An edge for sorting: its length and j << 32 | i (i < j), so that descending `ji` is descending index.
+struct RipsEdge {
+    var d: Double
+    var ji: Int
+
+    @inline(__always) static func before(_ a: RipsEdge, _ b: RipsEdge) -> Bool { a.d < b.d || (a.d == b.d && a.ji > b.ji) }
+
+    /// Sorts into filtration order (length ascending, index descending). Lengths lie in [0, threshold], so one
+    /// counting pass on ⌊d · B / threshold⌋ (monotone in d) spreads them over B ≈ count / 4 buckets, which are then
+    /// sorted one by one — insertion sort for the usual handful, the standard sort for a crowded bucket.
+    static func sort(_ edges: inout [RipsEdge], upTo threshold: Double) {
+        let m = edges.count
+        guard m > 64, threshold > 0 else { edges.sort(by: before); return }
+        let buckets = m / 4
+        let scale = Double(buckets) / threshold
+        guard scale.isFinite else { edges.sort(by: before); return }
+        var start = [Int](repeating: 0, count: buckets + 2)
+        var sorted = edges
+        edges.withUnsafeBufferPointer { e in
+            start.withUnsafeMutableBufferPointer { start in
+                for x in e { start[Swift.min(buckets, Int(x.d * scale)) + 1] += 1 }
+                for b in 0...buckets { start[b + 1] += start[b] }
+                var next = Array(start)
+                sorted.withUnsafeMutableBufferPointer { out in
+                    for x in e {
+                        let b = Swift.min(buckets, Int(x.d * scale))
+                        out[next[b]] = x
+                        next[b] += 1
+                    }
+                    for b in 0...buckets {
+                        let lo = start[b], hi = start[b + 1]
+                        if hi - lo > 32 {
+                            out[lo..<hi].sort(by: before)
+                        } else if hi - lo > 1 {
+                            for i in (lo + 1)..<hi {
+                                let x = out[i]
+                                var j = i - 1
+                                while j >= lo && before(x, out[j]) { out[j + 1] = out[j]; j -= 1 }
+                                out[j + 1] = x
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        edges = sorted
     }
 }
 
