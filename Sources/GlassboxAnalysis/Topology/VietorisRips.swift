@@ -29,6 +29,8 @@ import GlassboxCore
 /// - the working column is a radix heap, not a binary heap: while one column is reduced its pivot only moves up, and
 ///   when a column is added to cancel the pivot, its entries up to the pivot cancel among themselves and are dropped
 ///   (see `RadixColumn`). Pushes are appends; the many entries beyond the final pivot are never touched again;
+/// - rank window: a reduction pushes only the entries up to a rank a little above the column's (most pivots lie
+///   close); if they all cancel, the window widens eightfold and the column's simplices push their next entries;
 /// - pivots are kept in an open-addressing hash table keyed by simplex index;
 /// - coefficients in Z/p with a table of modular inverses.
 public enum VietorisRips {
@@ -687,15 +689,21 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
         var vStart: [Int] = [0]
         var pivotCoef: [Int] = []
         var heap = RadixColumn<Key>(coefficientBits: coefBits)
+        let maxRank = values.count - 1
+        // Initial rank window of a reduction, 1/64 of all ranks: on the benchmark clouds 90 % of the pivots lie within
+        // 1/80 of the ranks above the column, while an entry outside the window is only read, never pushed.
+        let windowSpan = max(256, values.count / 64)
         defer { heap.deallocate() }
         let vs = verts, ts = facetVerts
         let es = UnsafeMutablePointer<Int>.allocate(capacity: 8)
         defer { es.deallocate() }
         var work: [(index: Int, rank: UInt32, coef: Int)] = []
 
-        /// Pushes the entries of coef · δ(simplex) whose simplex part is at least `floor` (`at` holds the simplex's
-        /// vertices).
-        func pushCoboundary(_ at: UnsafeMutablePointer<Int>, _ index: Int, _ r: UInt32, _ coef: Int, floor: Key) {
+        /// Pushes the entries of coef · δ(simplex) whose simplex part is at least `floor` and whose rank lies in
+        /// `ranks` (`at` holds the simplex's vertices).
+        func pushCoboundary(_ at: UnsafeMutablePointer<Int>, _ index: Int, _ r: UInt32, _ coef: Int, floor: Key,
+                            ranks: ClosedRange<UInt32>) {
+            let lowest = ranks.lowerBound, highest = ranks.upperBound
             // Everything the loop needs in locals: stores through the bucket pointers would otherwise force reloads.
             let plus = Key(truncatingIfNeeded: coefBits == 0 ? 0 : coef)
             let minus = Key(truncatingIfNeeded: coefBits == 0 ? 0 : p - coef)
@@ -703,7 +711,7 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
             let top = f.indexMax
             forEachCofacet(at, dimension: k, index: index, rank: r) { idx, d, above, _ in
                 let simplex = Key(truncatingIfNeeded: d) &<< (rankShift &- shift) | Key(truncatingIfNeeded: top &- idx)
-                if simplex >= floor {
+                if d <= highest && d >= lowest && simplex >= floor {
                     let x = simplex &<< shift | (above & 1 == 1 ? minus : plus)
                     RadixColumn<Key>.push(x, into: table, last: last, shift: shift)
                 }
@@ -779,9 +787,23 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
             heap.removeAll()
             work.removeAll(keepingCapacity: true)
             work.append((col.index, col.rank, 1))
-            pushCoboundary(vs, col.index, col.rank, 1, floor: 0)
+            // Only entries up to rank `limit` enter the heap; when those have all cancelled, the window widens and
+            // the sources of the column (the simplices of `work`) push their entries of the next ranks.
+            var span = windowSpan
+            var limit = UInt32(min(Int(col.rank) + span, maxRank))
+            pushCoboundary(vs, col.index, col.rank, 1, floor: 0, ranks: 0...limit)
             while true {
                 guard let pv = pivot() else {
+                    if Int(limit) < maxRank {
+                        span *= 8
+                        let from = limit + 1
+                        limit = UInt32(min(Int(col.rank) + span, maxRank))
+                        for w in work {
+                            decode(w.index, dimension: k, into: es)
+                            pushCoboundary(es, w.index, w.rank, w.coef, floor: 0, ranks: from...limit)
+                        }
+                        continue
+                    }
                     bars.append(PersistenceBar(birth: values[Int(col.rank)], death: .infinity))
                     break
                 }
@@ -798,7 +820,7 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
                         if c == 0 { continue }
                         work.append((vIndex[e], vRank[e], c))
                         decode(vIndex[e], dimension: k, into: es)
-                        pushCoboundary(es, vIndex[e], vRank[e], c, floor: floor)
+                        pushCoboundary(es, vIndex[e], vRank[e], c, floor: floor, ranks: 0...limit)
                     }
                     continue
                 }
@@ -809,7 +831,7 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
                     let factor = eNegative ? pCoef : p - pCoef
                     work.append((e, rankOf(pv), factor))
                     heap.removeMinimum()
-                    pushCoboundary(es, e, rankOf(pv), factor, floor: (pv >> coefBits) + 1)
+                    pushCoboundary(es, e, rankOf(pv), factor, floor: (pv >> coefBits) + 1, ranks: 0...limit)
                     continue
                 }
                 let death = rankOf(pv)
