@@ -556,6 +556,26 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
     @inline(__always)
     func firstEqualCofacet(_ vs: UnsafeMutablePointer<Int>, dimension k: Int, index: Int, rank r: UInt32,
                            edgesWithout: UnsafeMutablePointer<UInt32>) -> (Int, Int, Int, Bool) {
+        if k == 1 {
+            // An edge {x > y}: t adds the largest v with d(x, v) and d(y, v) both of rank ≤ r, found eight at a time.
+            let x = vs[0], y = vs[1]
+            let row0 = rank + x * n, row1 = rank + y * n
+            var v = n
+            repeat {
+                v = Self.lastBothWithin(row0, row1, r, below: v)
+            } while v == x || v == y   // x and y themselves pass (rank 0 to itself, r to the other)
+            if v < 0 { return (-1, 0, 0, false) }
+            let above = (v < x ? 1 : 0) + (v < y ? 1 : 0)
+            let t: Int
+            switch above {
+            case 0: t = C(v, 3) + C(x, 2) + y
+            case 1: t = C(x, 3) + C(v, 2) + y
+            default: t = C(x, 3) + C(y, 2) + v
+            }
+            // Facets of t before s: without x ({y, v}), then without y ({x, v}).
+            let apparent = !(above >= 1 && row1[v] == r) && !(above == 2 && row0[v] == r)
+            return (t, above, v, apparent)
+        }
         var result = (-1, 0, 0, false)
         forEachCofacet(vs, dimension: k, index: index, rank: r) { idx, d, above, v in
             if d != r { return true }
@@ -569,6 +589,25 @@ final class RipsEngine<Key: FixedWidthInteger & UnsignedInteger> {
             return false
         }
         return result
+    }
+
+    /// The largest v < `below` with row0[v] ≤ r and row1[v] ≤ r, or −1; compares eight entries at a time.
+    @inline(__always)
+    static func lastBothWithin(_ row0: UnsafePointer<UInt32>, _ row1: UnsafePointer<UInt32>, _ r: UInt32,
+                               below: Int) -> Int {
+        var v = below
+        let bound = SIMD8<UInt32>(repeating: r)
+        while v >= 8 {
+            let a = UnsafeRawPointer(row0 + v - 8).loadUnaligned(as: SIMD8<UInt32>.self)
+            let b = UnsafeRawPointer(row1 + v - 8).loadUnaligned(as: SIMD8<UInt32>.self)
+            if any((a .<= bound) .& (b .<= bound)) { break }
+            v -= 8
+        }
+        while v > 0 {
+            v -= 1
+            if row0[v] <= r && row1[v] <= r { return v }
+        }
+        return -1
     }
 
     /// The last facet of equal rank of the m-simplex with vertices `vs` and rank `r` (its zero pivot facet):
