@@ -355,13 +355,13 @@ struct RadixColumn<Key: FixedWidthInteger & UnsignedInteger> {
         shift = coefficientBits
         buckets = .allocate(capacity: Self.bucketCount)
         for b in 0..<Self.bucketCount {
-            let base = UnsafeMutablePointer<Key>.allocate(capacity: 64)
+            let base = malloc(64 * MemoryLayout<Key>.stride)!.assumingMemoryBound(to: Key.self)
             buckets[b] = Bucket(base: base, end: base, limit: base + 64)
         }
     }
 
     func deallocate() {
-        for b in 0..<Self.bucketCount { buckets[b].base.deallocate() }
+        for b in 0..<Self.bucketCount { free(buckets[b].base) }
         buckets.deallocate()
     }
 
@@ -382,12 +382,14 @@ struct RadixColumn<Key: FixedWidthInteger & UnsignedInteger> {
         buckets[b].end = e + 1
     }
 
-    /// Doubles a full bucket; returns its new end.
+    /// Doubles a full bucket; returns its new end. The buckets live in malloc'ed memory so that `realloc` can grow
+    /// a large one in place (by remapping pages) instead of copying it.
     static func grow(_ bucket: UnsafeMutablePointer<Bucket>) -> UnsafeMutablePointer<Key> {
         let count = bucket.pointee.end - bucket.pointee.base
-        let bigger = UnsafeMutablePointer<Key>.allocate(capacity: 2 * count)
-        bigger.moveInitialize(from: bucket.pointee.base, count: count)
-        bucket.pointee.base.deallocate()
+        guard let raw = realloc(bucket.pointee.base, 2 * count * MemoryLayout<Key>.stride) else {
+            fatalError("VietorisRips: out of memory for a working column of \(2 * count) entries")
+        }
+        let bigger = raw.assumingMemoryBound(to: Key.self)
         bucket.pointee = Bucket(base: bigger, end: bigger + count, limit: bigger + 2 * count)
         return bigger + count
     }
