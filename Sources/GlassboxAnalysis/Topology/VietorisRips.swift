@@ -32,6 +32,8 @@ import GlassboxCore
 /// - rank window: a reduction pushes only the entries up to a rank a little above the column's (most pivots lie
 ///   close); if they all cancel, the window widens eightfold and the column's simplices push their next entries;
 /// - pivots are kept in an open-addressing hash table keyed by simplex index;
+/// - the first equal-rank cofacet of an edge (the apparent/emergent test of an H1 column) is found by comparing its
+///   two matrix rows eight entries at a time; the edges are bucket-sorted by length;
 /// - coefficients in Z/p with a table of modular inverses.
 public enum VietorisRips {
     /// Barcodes from a point cloud: `points` holds `count` rows of `dimension` coordinates (row-major).
