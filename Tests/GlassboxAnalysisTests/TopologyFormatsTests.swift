@@ -53,4 +53,14 @@ final class TopologyFormatsTests: XCTestCase {
         XCTAssertThrowsError(try PointFormats.parse(Data("1,2\n3,abc\n".utf8), source: "p.csv"))
         XCTAssertThrowsError(try PointFormats.parse(Data("".utf8), source: "p.csv"))
     }
+
+    func testPlainCSVFastPathReadsTheSameNumbers() throws {
+        let text = " 0.1,-2.5e-3\t,\t1e300 \r\n\n3.000000000000000444,  -0 ,5\n"
+        let c = try PointFormats.parse(Data(text.utf8), source: "p.csv")
+        XCTAssertEqual(c.dimension, 3)
+        XCTAssertEqual(c.values, [0.1, -2.5e-3, 1e300, Double("3.000000000000000444")!, -0.0, 5])
+        XCTAssertNotNil(PointFormats.parsePlainCSV(Data(text.utf8)))
+        XCTAssertNil(PointFormats.parsePlainCSV(Data("x,y\n1,2\n".utf8)))   // header: general path
+        XCTAssertNil(PointFormats.parsePlainCSV(Data("1,2\n3\n".utf8)))      // ragged: general path words the error
+    }
 }
