@@ -16,31 +16,58 @@ public enum PointFormats {
 
     /// CSV: one point per line, values separated by commas (spaces around them allowed). Empty lines are skipped;
     /// a first line that is not all numbers is taken as a header and skipped. Every row needs the same length.
+    /// Numbers are what Swift's `Double(String)` accepts; `parseNumber` reads the common decimal forms directly.
     public static func parseCSV(_ data: Data, source: String) throws -> PointCloud {
-        if let (values, width) = parsePlainCSV(data) { return try PointCloud(values: values, dimension: width) }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw GlassboxError.badFile(path: source, field: "encoding", expected: "UTF-8 text", found: "binary data")
-        }
         var values: [Double] = []
         var width: Int?
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty { continue }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            let parsed = fields.map { Double($0) }
-            if parsed.contains(where: { $0 == nil }) {
-                if width == nil && values.isEmpty && number == 0 { continue }   // header
-                let bad = fields[parsed.firstIndex { $0 == nil }!]
-                throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "numbers separated by commas",
-                                            found: "'\(bad)'")
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            if bytes.contains(where: { $0 >= 0x80 }) && String(data: data, encoding: .utf8) == nil {
+                throw GlassboxError.badFile(path: source, field: "encoding", expected: "UTF-8 text", found: "binary data")
             }
-            if let w = width, w != fields.count {
-                throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "\(w) values",
-                                            found: "\(fields.count)")
+            guard let base = bytes.baseAddress else { return }
+            values.reserveCapacity(bytes.count / 8)
+            func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
+            let end = bytes.count
+            var lineStart = 0, number = 0
+            while lineStart <= end {
+                var lineEnd = lineStart
+                while lineEnd < end && base[lineEnd] != 0x0A { lineEnd += 1 }
+                defer { lineStart = lineEnd + 1; number += 1 }
+                var ls = lineStart, le = lineEnd
+                while ls < le && isSpace(base[ls]) { ls += 1 }
+                while le > ls && isSpace(base[le - 1]) { le -= 1 }
+                if ls == le { continue }
+                let rowStart = values.count
+                var fields = 0
+                var fs = ls
+                while true {
+                    var fe = fs
+                    while fe < le && base[fe] != 0x2C { fe += 1 }
+                    var a = fs, z = fe
+                    while a < z && isSpace(base[a]) { a += 1 }
+                    while z > a && isSpace(base[z - 1]) { z -= 1 }
+                    fields += 1
+                    if let v = parseNumber(UnsafeBufferPointer(start: base + a, count: z - a)) {
+                        values.append(v)
+                    } else {
+                        if width == nil && rowStart == 0 && number == 0 {   // header
+                            values.removeAll(keepingCapacity: true)
+                            fields = -1
+                            break
+                        }
+                        throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "numbers separated by commas",
+                                                    found: "'\(String(decoding: UnsafeBufferPointer(start: base + a, count: z - a), as: UTF8.self))'")
+                    }
+                    if fe >= le { break }
+                    fs = fe + 1
+                }
+                if fields < 0 { continue }
+                if let w = width, w != fields {
+                    throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "\(w) values", found: "\(fields)")
+                }
+                width = fields
             }
-            width = fields.count
-            values += parsed.map { $0! }
         }
         guard let w = width else {
             throw GlassboxError.badFile(path: source, field: "rows", expected: "at least one row of numbers", found: "none")
@@ -48,48 +75,67 @@ public enum PointFormats {
         return try PointCloud(values: values, dimension: w)
     }
 
-    /// The common case of `parseCSV` without Foundation's string trimming and splitting (which cost about 4 µs a
-    /// value): ASCII text whose every non-empty line is numbers separated by commas, all lines of one width. Lines
-    /// are trimmed of ASCII whitespace and fields of spaces and tabs, as `parseCSV` does, and each field is read with
-    /// `Double(_:)`, so the values are the same. Returns nil for anything else — a header, a bad field, ragged rows,
-    /// non-ASCII bytes, no rows — and `parseCSV` then takes its general path, which also words the errors.
-    static func parsePlainCSV(_ data: Data) -> ([Double], Int)? {
-        data.withUnsafeBytes { raw -> ([Double], Int)? in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var values: [Double] = []
-            var width = 0
-            var lineStart = 0
-            let count = bytes.count
-            while lineStart < count {
-                var lineEnd = lineStart
-                while lineEnd < count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
-                // Trim the line of \t \n \v \f \r and spaces.
-                var lo = lineStart, hi = lineEnd
-                while lo < hi && (bytes[lo] == 0x20 || (0x09...0x0D).contains(bytes[lo])) { lo += 1 }
-                while hi > lo && (bytes[hi - 1] == 0x20 || (0x09...0x0D).contains(bytes[hi - 1])) { hi -= 1 }
-                if lo < hi {
-                    var fields = 0
-                    var start = lo
-                    while true {
-                        var end = start
-                        while end < hi && bytes[end] != 0x2C { end += 1 }
-                        var a = start, b = end
-                        while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
-                        while b > a && (bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09) { b -= 1 }
-                        for i in a..<b where bytes[i] >= 0x80 { return nil }
-                        guard let x = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<b]), as: UTF8.self))
-                        else { return nil }
-                        values.append(x)
-                        fields += 1
-                        if end == hi { break }
-                        start = end + 1
-                    }
-                    if width == 0 { width = fields } else if fields != width { return nil }
-                }
-                lineStart = lineEnd + 1
-            }
-            return width == 0 ? nil : (values, width)
+    #if arch(x86_64)
+    /// 10⁰ … 10²⁷, exact in Float80 (5²⁷ < 2⁶⁴).
+    static let powersOfTen: [Float80] = (0...27).map { e in (0..<e).reduce(Float80(1)) { x, _ in x * 10 } }
+    #endif
+
+    /// A number in ASCII, as Swift's `Double(String)` reads it (correctly rounded), nil if it is none.
+    ///
+    /// Fast path for `[+-]digits[.digits][e[+-]digits]` with at most 19 significant digits and a decimal exponent
+    /// q within ±27: the digits w < 2⁶⁴ and 10^|q| are exact in Float80, so w·10^q (or w / 10^|q|) is one correctly
+    /// rounded Float80 operation, and rounding that to Double gives the correctly rounded Double unless the Float80
+    /// result lies exactly halfway between two Doubles (then the true value may lie on either side). That case,
+    /// anything else (more digits, larger exponents, inf, nan, hex) and platforms without Float80 go to
+    /// `Double(String)`.
+    static func parseNumber(_ s: UnsafeBufferPointer<UInt8>) -> Double? {
+        let n = s.count
+        if n == 0 { return nil }
+        func slow() -> Double? { Double(String(decoding: s, as: UTF8.self)) }
+        #if arch(x86_64)
+        var i = 0
+        var negative = false
+        if s[0] == 0x2D || s[0] == 0x2B { negative = s[0] == 0x2D; i = 1 }
+        var w: UInt64 = 0
+        var significant = 0, digits = 0, exponent = 0
+        while i < n, s[i] &- 0x30 < 10 {
+            let v = UInt64(s[i] &- 0x30)
+            if w != 0 || v != 0 { significant += 1; w = w &* 10 &+ v }
+            digits += 1; i += 1
         }
+        if i < n && s[i] == 0x2E {
+            i += 1
+            while i < n, s[i] &- 0x30 < 10 {
+                let v = UInt64(s[i] &- 0x30)
+                if w != 0 || v != 0 { significant += 1; w = w &* 10 &+ v }
+                digits += 1; exponent -= 1; i += 1
+            }
+        }
+        if digits == 0 || significant > 19 { return slow() }
+        if i < n && (s[i] == 0x65 || s[i] == 0x45) {
+            i += 1
+            var eNegative = false
+            if i < n && (s[i] == 0x2D || s[i] == 0x2B) { eNegative = s[i] == 0x2D; i += 1 }
+            var e = 0, eDigits = 0
+            while i < n, s[i] &- 0x30 < 10 {
+                if e < 100_000 { e = e * 10 + Int(s[i] &- 0x30) }
+                eDigits += 1; i += 1
+            }
+            if eDigits == 0 { return slow() }
+            exponent += eNegative ? -e : e
+        }
+        if i != n { return slow() }
+        if w == 0 { return negative ? -0.0 : 0.0 }
+        guard abs(exponent) <= 27 else { return slow() }
+        let x = Float80(w)
+        let r = exponent >= 0 ? x * powersOfTen[exponent] : x / powersOfTen[-exponent]
+        // Halfway between two Doubles: the 11 bits below Double's 52 fraction bits are 100 0000 0000.
+        guard r.exponent > -1022, r.exponent < 1023, r.significandBitPattern & 0x7FF != 0x400 else { return slow() }
+        let v = Double(r)
+        return negative ? -v : v
+        #else
+        return slow()
+        #endif
     }
 
     /// NumPy `.npy` (format 1.0–3.0): a 2-D little-endian float32 (`<f4`) or float64 (`<f8`) array, C or Fortran order.
