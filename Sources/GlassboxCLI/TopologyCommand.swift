@@ -61,15 +61,35 @@ struct TopologyMapper: ParsableCommand {
     @Option(help: "euclidean or variance-normalised.") var metric = "euclidean"
     @Option(help: "Single-linkage cut: first gap larger than this fraction of the largest merge distance.") var gap = 0.3
     @Option(help: "Discard clusters smaller than this.") var minClusterSize = 1
+    @Flag(help: "Print the time of each phase on stderr.") var time = false
 
     func run() throws {
         guard let m = MapperMetric(rawValue: metric) else {
             throw GlassboxError.invalidArgument(name: "--metric", expected: "euclidean or variance-normalised", found: "'\(metric)'")
         }
-        let cloud = try loadPoints(points)
-        let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: try MapperLens.parse(lens), intervals: intervals,
-                                                                      overlap: overlap, metric: m, relativeGap: gap,
-                                                                      minClusterSize: minClusterSize))
-        try printJSON(g)
+        let parameters = MapperParameters(lens: try MapperLens.parse(lens), intervals: intervals, overlap: overlap, metric: m,
+                                          relativeGap: gap, minClusterSize: minClusterSize)
+        var clock = DispatchTime.now().uptimeNanoseconds
+        func lap() -> Double {
+            let now = DispatchTime.now().uptimeNanoseconds
+            defer { clock = now }
+            return Double(now - clock) / 1e9
+        }
+        guard FileManager.default.fileExists(atPath: points) else { throw GlassboxError.missingFile(path: points, hint: "") }
+        let data = try Data(contentsOf: URL(fileURLWithPath: points))
+        let read = lap()
+        let cloud = try PointFormats.parse(data, source: points)
+        let parse = lap()
+        var t = MapperTimings()
+        let g = try Mapper.graph(cloud, parameters: parameters, timings: &t)
+        _ = lap()
+        FileHandle.standardOutput.write(try g.jsonData())
+        FileHandle.standardOutput.write(Data("\n".utf8))
+        let json = lap()
+        if time {
+            let line = String(format: "mapper: %d points, read %.4f s, parse %.4f s, lens %.4f s, cover %.4f s, clustering %.4f s, "
+                              + "graph %.4f s, json %.4f s\n", cloud.count, read, parse, t.lens, t.cover, t.clustering, t.graph, json)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
     }
 }
