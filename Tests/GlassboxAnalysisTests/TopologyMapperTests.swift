@@ -84,6 +84,20 @@ final class TopologyMapperTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(MapperGraph.self, from: data), g)
     }
 
+    /// Variance normalisation gives weight 0 to a coordinate that is constant up to rounding: the graph is the same
+    /// as with that coordinate exactly constant.
+    func testVarianceNormalisationIgnoresRoundingNoise() throws {
+        var v = circleFilters(60)
+        let noisy = try PointCloud(values: v, dimension: 9)
+        XCTAssertTrue((0..<60).contains { v[$0 * 9 + 4] != 0 })   // the centre pixel carries rounding noise
+        for i in 0..<60 { v[i * 9 + 4] = 0 }
+        let exact = try PointCloud(values: v, dimension: 9)
+        let p = MapperParameters(lens: .pca([1, 2]), intervals: 10, overlap: 0.3, metric: .varianceNormalised)
+        let a = try Mapper.graph(noisy, parameters: p), b = try Mapper.graph(exact, parameters: p)
+        XCTAssertEqual(a.nodes.map(\.members), b.nodes.map(\.members))
+        XCTAssertEqual(a.edges, b.edges)
+    }
+
     func testCoverUsesTheGiottoIntervalLength() throws {
         let cloud = try PointCloud(values: [0, 0.2, 0.5, 0.9, 1], dimension: 1)
         let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: .columns([0]), intervals: 2, overlap: 0.5))

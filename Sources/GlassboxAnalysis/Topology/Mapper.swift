@@ -305,14 +305,23 @@ public enum Mapper {
             }
         }
         timings.cover = lap()
-        // Metric scale.
+        // Metric scale: variance-normalised divides each coordinate by its standard deviation. A coordinate whose
+        // standard deviation is at most 1e-9 of the largest is constant up to rounding (e.g. the centre pixel of
+        // normalised linear-gradient filters, 0 ± 1e-17): it gets weight 0, where dividing by its tiny standard
+        // deviation would blow rounding noise up to distances of order one.
         var scale = [Double](repeating: 1, count: d)
         if parameters.metric == .varianceNormalised && n > 1 {
+            var sd = [Double](repeating: 0, count: d)
             for t in 0..<d {
-                let m = (0..<n).reduce(0) { $0 + cloud.values[$1 * d + t] } / Double(n)
-                let v = (0..<n).reduce(0) { $0 + pow(cloud.values[$1 * d + t] - m, 2) } / Double(n - 1)
-                scale[t] = v > 0 ? 1 / v.squareRoot() : 1
+                var m = 0.0
+                for i in 0..<n { m += cloud.values[i * d + t] }
+                m /= Double(n)
+                var v = 0.0
+                for i in 0..<n { let u = cloud.values[i * d + t] - m; v += u * u }
+                sd[t] = (v / Double(n - 1)).squareRoot()
             }
+            let top = sd.max() ?? 0
+            for t in 0..<d { scale[t] = sd[t] > 1e-9 * top ? 1 / sd[t] : 0 }
         }
         // Minimum spanning trees, concurrently over elements (largest first), each into its own slot.
         var trees = [ElementTree](repeating: ElementTree(), count: elementCount)
