@@ -60,6 +60,8 @@ struct TopologyMapper: ParsableCommand {
     @Option(help: "pca1, pca2, pca1,pca2, or colN[,colM].") var lens = "pca1"
     @Option(help: "euclidean or variance-normalised.") var metric = "euclidean"
     @Option(help: "Single-linkage cut: first gap larger than this fraction of the largest merge distance.") var gap = 0.3
+    @Option(help: "... and larger than this many median merge distances (0: no floor, METHODS.md's first gap).")
+    var medianGap = MapperParameters.defaultMedianGap
     @Option(help: "Discard clusters smaller than this.") var minClusterSize = 1
     @Flag(help: "Print the time of each phase on stderr.") var time = false
 
@@ -68,7 +70,7 @@ struct TopologyMapper: ParsableCommand {
             throw GlassboxError.invalidArgument(name: "--metric", expected: "euclidean or variance-normalised", found: "'\(metric)'")
         }
         let parameters = MapperParameters(lens: try MapperLens.parse(lens), intervals: intervals, overlap: overlap, metric: m,
-                                          relativeGap: gap, minClusterSize: minClusterSize)
+                                          relativeGap: gap, medianGap: medianGap, minClusterSize: minClusterSize)
         var clock = DispatchTime.now().uptimeNanoseconds
         func lap() -> Double {
             let now = DispatchTime.now().uptimeNanoseconds

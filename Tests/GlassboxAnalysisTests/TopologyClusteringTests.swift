@@ -6,10 +6,11 @@ import XCTest
 /// Single linkage inside a cover element: the minimum spanning tree, the cut rule, and the clusters, on small
 /// hand-computed cases and against brute force.
 final class TopologyClusteringTests: XCTestCase {
-    /// Clusters of all points by the first-gap rule.
-    func clusters(_ xs: [Double], dimension d: Int = 1, gap: Double = 0.3) throws -> [[Int]] {
+    /// Clusters of all points by the first-gap rule (`medianGap` 0: METHODS.md's rule as written).
+    func clusters(_ xs: [Double], dimension d: Int = 1, gap: Double = 0.3, medianGap: Double = 0) throws -> [[Int]] {
         let cloud = try PointCloud(values: xs, dimension: d)
-        return Mapper.singleLinkage(cloud, rows: Array(0..<cloud.count), scale: Array(repeating: 1, count: d), relativeGap: gap)
+        return Mapper.singleLinkage(cloud, rows: Array(0..<cloud.count), scale: Array(repeating: 1, count: d),
+                                    relativeGap: gap, medianGap: medianGap)
     }
 
     /// Points 0, 1, 2, 10, 11 on a line: merge heights 1, 1, 1, 8. The only gap is 8 − 1 = 7 > 0.3 · 8 = 2.4, so the
@@ -38,6 +39,26 @@ final class TopologyClusteringTests: XCTestCase {
         XCTAssertEqual(Mapper.firstGapCut([0.1, 0.1, 4.9, 15], relativeGap: 0.3), 0.1)
         XCTAssertEqual(Mapper.firstGapCut([0.1, 0.1, 4.9, 15], relativeGap: 0.7), 15)
         XCTAssertEqual(Mapper.firstGapCut([2], relativeGap: 0.3), 2)
+    }
+
+    /// The median floor. 0, 1, 2, 3, 4, 6: heights 1, 1, 1, 1, 2. The plain rule cuts the gap 2 − 1 = 1 > 0.3 · 2 and
+    /// splits off the last point of what is one unevenly spaced row; with `medianGap` 6 a gap must exceed 6 × the
+    /// median height 1, so the row stays whole. A point 8 away (gap 7 > 6) still separates; one 7 away (gap 6, not
+    /// larger than 6) does not.
+    func testMedianFloorKeepsUnevenRowsTogether() throws {
+        XCTAssertEqual(try clusters([0, 1, 2, 3, 4, 6]), [[0, 1, 2, 3, 4], [5]])
+        XCTAssertEqual(try clusters([0, 1, 2, 3, 4, 6], medianGap: 6), [[0, 1, 2, 3, 4, 5]])
+        XCTAssertEqual(try clusters([0, 1, 2, 3, 4, 12], medianGap: 6), [[0, 1, 2, 3, 4], [5]])
+        XCTAssertEqual(try clusters([0, 1, 2, 3, 4, 11], medianGap: 6), [[0, 1, 2, 3, 4, 5]])
+        XCTAssertEqual(Mapper.firstGapCut([1, 1, 1, 1, 2], relativeGap: 0.3, minimumGap: 6), 2)
+        XCTAssertEqual(Mapper.firstGapCut([1, 1, 1, 1, 8], relativeGap: 0.3, minimumGap: 6), 1)
+        // Three points 0, 1, 10: heights 1, 9; the (lower) median is 1, so the gap 8 > 6 splits {0, 1} from {10} …
+        XCTAssertEqual(try clusters([0, 1, 10], medianGap: 6), [[0, 1], [2]])
+        // … unless the median of all elements is larger: with a pooled median of 2 the floor is 12.
+        let cloud = try PointCloud(values: [0, 1, 10], dimension: 1)
+        let tree = Mapper.elementTree(cloud, rows: [0, 1, 2], scale: [1])
+        XCTAssertEqual(Mapper.cutTree(tree, rows: [0, 1, 2], relativeGap: 0.3, medianGap: 6, pooledMedian: 2), [[0, 1, 2]])
+        XCTAssertEqual(Mapper.cutTree(tree, rows: [0, 1, 2], relativeGap: 0.3, medianGap: 6, pooledMedian: 1), [[0, 1], [2]])
     }
 
     /// A right triangle (3-4-5) and a far point in the plane: MST edges 3, 4 and the distance to the far point.

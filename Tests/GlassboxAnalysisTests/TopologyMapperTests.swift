@@ -69,19 +69,45 @@ final class TopologyPointCloudTests: XCTestCase {
 final class TopologyMapperTests: XCTestCase {
     func testCircleFiltersGiveASingleCycle() throws {
         let cloud = try PointCloud(values: circleFilters(600), dimension: 9)
-        let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: .pca([1]), intervals: 10, overlap: 0.3))
-        // 2 end intervals hold one arc each, the 8 inner ones two arcs: V = 18, a single cycle.
-        XCTAssertEqual(g.nodes.count, 18)
-        XCTAssertEqual(g.edges.count, 18)
-        XCTAssertEqual(g.componentCount, 1)
-        XCTAssertEqual(g.cycleRank, 1)
-        XCTAssertEqual(g.uncovered, [])
-        // Every node has degree 2.
-        var degree = [Int](repeating: 0, count: g.nodes.count)
-        for e in g.edges { degree[e.source] += 1; degree[e.target] += 1 }
-        XCTAssertEqual(Set(degree), [2])
-        let data = try JSONEncoder().encode(g)
-        XCTAssertEqual(try JSONDecoder().decode(MapperGraph.self, from: data), g)
+        for medianGap in [MapperParameters.defaultMedianGap, 0] {
+            let g = try Mapper.graph(cloud, parameters: MapperParameters(lens: .pca([1]), intervals: 10, overlap: 0.3,
+                                                                          medianGap: medianGap))
+            // 2 end intervals hold one arc each, the 8 inner ones two arcs: V = 18, a single cycle.
+            XCTAssertEqual(g.nodes.count, 18)
+            XCTAssertEqual(g.edges.count, 18)
+            XCTAssertEqual(g.componentCount, 1)
+            XCTAssertEqual(g.cycleRank, 1)
+            XCTAssertEqual(g.uncovered, [])
+            // Every node has degree 2.
+            var degree = [Int](repeating: 0, count: g.nodes.count)
+            for e in g.edges { degree[e.source] += 1; degree[e.target] += 1 }
+            XCTAssertEqual(Set(degree), [2])
+            let data = try JSONEncoder().encode(g)
+            XCTAssertEqual(try JSONDecoder().decode(MapperGraph.self, from: data), g)
+        }
+    }
+
+    /// 60 evenly spaced circle filters through the report's pipeline and default cover (PCA1 × PCA2, 6 intervals for
+    /// 60 points, overlap 2/3, variance-normalised single linkage), all points kept: one component, one loop.
+    /// Before the variance-normalisation fix the centre pixel (0 up to rounding, standard deviation ~1e-17) was scaled
+    /// by ~1e17 and the graph fell apart (2 components here, 18 with 10 intervals and overlap 0.3).
+    func testSixtyCircleFiltersWithTheReportCoverGiveOneLoop() throws {
+        let cloud = try PointCloud(values: circleFilters(60), dimension: 9)
+        let r = try FilterTopology.analyse(cloud, settings: FilterTopologySettings(k: 3, fraction: 1))
+        XCTAssertEqual(r.intervals, 6)
+        XCTAssertEqual(r.filtered.count, 60)
+        XCTAssertEqual(r.mapper.componentCount, 1)
+        XCTAssertEqual(r.cliqueLoopCount, 1)
+        XCTAssertEqual(r.mapper.uncovered, [])
+        // The same with the plain first-gap rule: evenly spaced arcs have equal merge heights, nothing to cut.
+        for medianGap in [MapperParameters.defaultMedianGap, 0] {
+            for intervals in [6, 8] {
+                let g = try Mapper.graph(r.filtered, parameters: MapperParameters(lens: .pca([1, 2]), intervals: intervals, overlap: 2.0 / 3,
+                                                                                  metric: .varianceNormalised, medianGap: medianGap))
+                XCTAssertEqual(g.componentCount, 1, "\(intervals) intervals, median gap \(medianGap)")
+                XCTAssertEqual(try FilterTopology.cliqueLoops(g), 1, "\(intervals) intervals, median gap \(medianGap)")
+            }
+        }
     }
 
     /// Variance normalisation gives weight 0 to a coordinate that is constant up to rounding: the graph is the same
@@ -96,6 +122,35 @@ final class TopologyMapperTests: XCTestCase {
         let a = try Mapper.graph(noisy, parameters: p), b = try Mapper.graph(exact, parameters: p)
         XCTAssertEqual(a.nodes.map(\.members), b.nodes.map(\.members))
         XCTAssertEqual(a.edges, b.edges)
+    }
+
+    /// Circle filters at random angles with a little noise (σ = 0.05 per pixel before normalising), 150 per sample,
+    /// the report's cover: with the
+    /// median floor every sample gives one component and one loop; the plain first-gap rule splits arcs at their
+    /// largest random spacing and breaks most of them.
+    func testRandomlySampledCirclesGiveOneLoop() throws {
+        var rng = SeededGenerator(seed: 21)
+        var plainSingle = 0
+        for sample in 0..<10 {
+            var v: [Double] = []
+            for _ in 0..<150 {
+                let t = Double.random(in: 0..<(2 * .pi), using: &rng)
+                v += topologyNormalise(topologyGrid.map { cos(t) * $0.x + sin(t) * $0.y + 0.05 * gaussian(&rng) })
+            }
+            let cloud = try PointCloud(values: v, dimension: 9)
+            let intervals = FilterTopologySettings.scaledIntervals(kept: 150)
+            func graph(_ medianGap: Double) throws -> MapperGraph {
+                try Mapper.graph(cloud, parameters: MapperParameters(lens: .pca([1, 2]), intervals: intervals, overlap: 2.0 / 3,
+                                                                     metric: .varianceNormalised, medianGap: medianGap))
+            }
+            let g = try graph(MapperParameters.defaultMedianGap)
+            XCTAssertEqual(g.componentCount, 1, "sample \(sample)")
+            XCTAssertEqual(try FilterTopology.cliqueLoops(g), 1, "sample \(sample)")
+            let plain = try graph(0)
+            if plain.componentCount == 1, try FilterTopology.cliqueLoops(plain) == 1 { plainSingle += 1 }
+        }
+        print("random circles: one loop in 10 of 10 samples with the median floor, in \(plainSingle) of 10 without")
+        XCTAssertLessThan(plainSingle, 5)
     }
 
     func testCoverUsesTheGiottoIntervalLength() throws {

@@ -38,6 +38,12 @@ func kleinFilters(_ n1: Int, _ n2: Int) -> [Double] {
     return out
 }
 
+/// A standard normal sample (Box–Muller).
+func gaussian(_ rng: inout SeededGenerator) -> Double {
+    let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), w = Double.random(in: 0..<1, using: &rng)
+    return (-2 * log(u)).squareRoot() * cos(2 * .pi * w)
+}
+
 func euclideanDistances(_ points: [Double], dimension d: Int) -> [Double] {
     let n = points.count / d
     var out = [Double](repeating: 0, count: n * n)

@@ -69,19 +69,41 @@ public struct MapperParameters: Codable, Equatable, Sendable {
     public var overlap: Double
     public var metric: MapperMetric
     /// Single-linkage cut: the first gap between consecutive sorted merge distances larger than
-    /// `relativeGap × (largest merge distance)`.
+    /// `relativeGap × (largest merge distance)` (and than the `medianGap` floor).
     public var relativeGap: Double
+    /// Floor of the gap: a gap must also exceed `medianGap ×` the larger of the element's median merge distance and
+    /// the median merge distance of all elements together. 0 = no floor (METHODS.md §3.4's first gap as written).
+    public var medianGap: Double
     /// Clusters with fewer members are discarded (their points may end up uncovered).
     public var minClusterSize: Int
 
+    /// Default of `medianGap` (see `Mapper`; docs/DESIGN-NOTES.md).
+    public static let defaultMedianGap = 4.0
+
     public init(lens: MapperLens = .pca([1]), intervals: Int = 10, overlap: Double = 0.3,
-                metric: MapperMetric = .euclidean, relativeGap: Double = 0.3, minClusterSize: Int = 1) {
+                metric: MapperMetric = .euclidean, relativeGap: Double = 0.3, medianGap: Double = MapperParameters.defaultMedianGap,
+                minClusterSize: Int = 1) {
         self.lens = lens
         self.intervals = intervals
         self.overlap = overlap
         self.metric = metric
         self.relativeGap = relativeGap
+        self.medianGap = medianGap
         self.minClusterSize = minClusterSize
+    }
+
+    enum CodingKeys: String, CodingKey { case lens, intervals, overlap, metric, relativeGap, medianGap, minClusterSize }
+
+    /// Graphs written before `medianGap` existed were cut without the floor: a missing key reads as 0.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lens = try c.decode(MapperLens.self, forKey: .lens)
+        intervals = try c.decode(Int.self, forKey: .intervals)
+        overlap = try c.decode(Double.self, forKey: .overlap)
+        metric = try c.decode(MapperMetric.self, forKey: .metric)
+        relativeGap = try c.decode(Double.self, forKey: .relativeGap)
+        medianGap = try c.decodeIfPresent(Double.self, forKey: .medianGap) ?? 0
+        minClusterSize = try c.decode(Int.self, forKey: .minClusterSize)
     }
 }
 
@@ -197,8 +219,22 @@ public struct MapperTimings: Sendable {
 ///   radius R/(2n(1 − o)) around n centres and extends past [m, M]). Intervals are closed. A constant lens (R = 0)
 ///   puts every point in interval 0 only. With two lens dimensions the cover elements are the products.
 /// - Clustering inside each element: single linkage (minimum spanning tree) in the original space; the merge
-///   distances h₁ ≤ … ≤ h_{m−1} are cut at the first gap h_{i+1} − h_i larger than `relativeGap · h_{m−1}`: merges up
-///   to h_i are kept, the rest are not (giotto-tda's "first simple gap" rule). No such gap: one cluster.
+///   distances h₁ ≤ … ≤ h_{m−1} are cut at the first gap h_{i+1} − h_i larger than
+///   T = max(`relativeGap` · h_{m−1}, `medianGap` · max(median_e, median_all)): merges up to h_i are kept, the rest are
+///   not. No such gap: one cluster. median_e is the element's (lower) median merge distance, median_all that of the
+///   merge distances of all elements pooled.
+///   * `medianGap` = 0 is the first-gap rule of METHODS.md §3.4. It follows giotto-tda's `FirstSimpleGap` in comparing
+///     gaps with `relativeGap` (0.3) times the largest merge, but, unlike giotto-tda, it does not count the step from
+///     0 to h₁ as a gap (giotto-tda pads the differences with h₁, so an element whose smallest merge already exceeds
+///     0.3 · h_{m−1} falls apart into singletons, capped at `max_fraction · (m − 1)` clusters, i.e. m − 1 by default) and
+///     it needs a gap strictly larger than the threshold (giotto-tda: ≥).
+///   * The floor (default `medianGap` = 4) is Glassbox's addition (docs/DESIGN-NOTES.md). Without it the rule mistakes
+///     the random spacing of points sampled along a curve for gaps: the largest spacing of an arc exceeds the next by
+///     more than 30 % of itself in a good fraction of all elements, so a cover of dozens of elements usually splits a
+///     sampled circle somewhere (TopologyMapperTests.testRandomlySampledCirclesGiveOneLoop: 10 samples of 150 noisy
+///     circle filters, one loop in 10 with the floor, in 4 without). A real gap is large against the typical
+///     merge distance too. The element's median says little when it has two or three points; the pooled median
+///     covers those. The price: two structures closer than about 4 typical merge distances stay one cluster.
 /// - Nodes = clusters; edges = pairs of nodes sharing at least one point, weighted by the number shared.
 ///
 /// Cover elements are clustered concurrently (`Parallel.threads`); each writes only its own slot and the nodes are
@@ -220,6 +256,9 @@ public enum Mapper {
         }
         guard parameters.relativeGap > 0 else {
             throw GlassboxError.invalidArgument(name: "relativeGap", expected: "> 0", found: "\(parameters.relativeGap)")
+        }
+        guard parameters.medianGap >= 0 else {
+            throw GlassboxError.invalidArgument(name: "medianGap", expected: "≥ 0", found: "\(parameters.medianGap)")
         }
         var clock = DispatchTime.now().uptimeNanoseconds
         func lap() -> Double {
@@ -342,9 +381,16 @@ public enum Mapper {
                 for w in 0..<work.count { body(w) }
             }
         }
+        // Cut each tree (the floor needs the median merge distance of all elements first).
+        var pooledMedian = 0.0
+        if parameters.medianGap > 0 {
+            var all = trees.flatMap(\.heights)
+            if !all.isEmpty { pooledMedian = PointCloudTools.quickSelect(&all, (all.count - 1) / 2) }
+        }
         var clusters = [[[Int]]](repeating: [], count: elementCount)
         for e in 0..<elementCount where !elementRows[e].isEmpty {
-            clusters[e] = cutTree(trees[e], rows: elementRows[e], relativeGap: parameters.relativeGap)
+            clusters[e] = cutTree(trees[e], rows: elementRows[e], relativeGap: parameters.relativeGap,
+                                  medianGap: parameters.medianGap, pooledMedian: pooledMedian)
         }
         timings.clustering = lap()
         var nodes: [MapperNode] = []
@@ -401,12 +447,14 @@ public enum Mapper {
         return ElementTree(a: tree.a, b: tree.b, heights: tree.squaredLengths.map { $0.squareRoot() })
     }
 
-    /// Single-linkage clusters of `rows` from their tree, cut at the first large gap; each cluster's rows ascending,
-    /// clusters ordered by their first row.
-    static func cutTree(_ tree: ElementTree, rows: [Int], relativeGap: Double) -> [[Int]] {
+    /// Single-linkage clusters of `rows` from their tree, cut by the first-gap rule with the median floor (see
+    /// `Mapper`); each cluster's rows ascending, clusters ordered by their first row.
+    static func cutTree(_ tree: ElementTree, rows: [Int], relativeGap: Double, medianGap: Double, pooledMedian: Double) -> [[Int]] {
         let m = rows.count
         if m == 1 { return [rows] }
-        let cut = firstGapCut(tree.heights.sorted(), relativeGap: relativeGap)
+        let sorted = tree.heights.sorted()
+        let floor = medianGap > 0 ? medianGap * max(sorted[(sorted.count - 1) / 2], pooledMedian) : 0
+        let cut = firstGapCut(sorted, relativeGap: relativeGap, minimumGap: floor)
         var parent = Array(0..<m)
         func find(_ x: Int) -> Int { var x = x; while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }; return x }
         for e in 0..<(m - 1) where tree.heights[e] <= cut { parent[find(Int(tree.a[e]))] = find(Int(tree.b[e])) }
@@ -421,16 +469,19 @@ public enum Mapper {
         return out
     }
 
-    /// Single-linkage clusters of the rows of one element.
-    static func singleLinkage(_ cloud: PointCloud, rows: [Int], scale: [Double], relativeGap: Double) -> [[Int]] {
-        cutTree(elementTree(cloud, rows: rows, scale: scale), rows: rows, relativeGap: relativeGap)
+    /// Single-linkage clusters of the rows of one element on their own (the pooled median is the element's).
+    static func singleLinkage(_ cloud: PointCloud, rows: [Int], scale: [Double], relativeGap: Double,
+                              medianGap: Double = 0) -> [[Int]] {
+        let tree = elementTree(cloud, rows: rows, scale: scale)
+        return cutTree(tree, rows: rows, relativeGap: relativeGap, medianGap: medianGap, pooledMedian: 0)
     }
 
-    /// The single-linkage threshold of the "first gap" rule for ascending merge heights h₁ ≤ … ≤ h_{m−1}: h_i for
-    /// the first i with h_{i+1} − h_i > `relativeGap · h_{m−1}`, else h_{m−1} (one cluster).
-    static func firstGapCut(_ heights: [Double], relativeGap: Double) -> Double {
+    /// The single-linkage threshold of the first-gap rule for ascending merge heights h₁ ≤ … ≤ h_{m−1}: h_i for the
+    /// first i with h_{i+1} − h_i > max(`relativeGap` · h_{m−1}, `minimumGap`), else h_{m−1} (one cluster).
+    static func firstGapCut(_ heights: [Double], relativeGap: Double, minimumGap: Double = 0) -> Double {
         guard let top = heights.last else { return 0 }
-        for i in 0..<(heights.count - 1) where heights[i + 1] - heights[i] > relativeGap * top { return heights[i] }
+        let threshold = max(relativeGap * top, minimumGap)
+        for i in 0..<(heights.count - 1) where heights[i + 1] - heights[i] > threshold { return heights[i] }
         return top
     }
 
