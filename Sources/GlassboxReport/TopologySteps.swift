@@ -226,7 +226,10 @@ public struct TopologyStep: Step {
                        display: "\(t.loopCount)"),
             MetricCard(name: "\(key).cliqueLoops", label: "Mapper loops, triangles filled (β1)", value: Double(t.cliqueLoopCount),
                        direction: "higher", display: "\(t.cliqueLoopCount)"),
-        ]
+        ] + (t.orientationLoop.map { loop in
+            [MetricCard(name: "\(key).orientationLoop", label: "Mapper loop through the edge orientations", value: loop ? 1 : 0,
+                        direction: "higher", display: loop ? "yes" : "no")]
+        } ?? [])
         let g = t.mapper
         let landmarks = t.landmarkRadius.map { String(format: " of which %d max–min landmarks (every kept point within %.3f of one) are analysed", t.filtered.count, $0) } ?? ""
         let text = "Filters of \(layerName) at step \(pool.step): \(t.inputCount) filters, \(t.droppedCount) near-constant dropped, density filter ρ(k = \(t.k), "
@@ -234,7 +237,9 @@ public struct TopologyStep: Step {
             + String(format: "%.3f, the second %.3f", t.dominantH1, t.secondH1) + ". Mapper (PCA1, PCA2 lens, \(t.intervals) intervals, overlap "
             + String(format: "%.2f", s.overlap) + ", variance-normalised single linkage): \(g.nodes.count) nodes, \(g.edges.count) edges, "
             + "\(g.componentCount) component\(g.componentCount == 1 ? "" : "s"), E − V + C = \(t.loopCount) (\(t.cliqueLoopCount) "
-            + "with the graph's triangles filled), \(g.uncovered.count) points uncovered."
+            + "with the graph's triangles filled), \(g.uncovered.count) points uncovered"
+            + (t.orientationLoop.map { $0 ? "; a cycle of edge-like nodes turns once through the edge orientations."
+                                          : "; no cycle of edge-like nodes turns through all edge orientations." } ?? ".")
         return CellResult(outputs: [.metrics(cards), .text(text), f1, f2, f3])
     }
 }
@@ -314,14 +319,16 @@ public struct TopologySensitivityStep: Step {
                                                                                              maxPoints: maxPoints))
                     rows.append(["\(t.k)", formatNumber(Float(p)), "\(n)", t.landmarkRadius == nil ? "\(t.densityKept)" : "\(t.densityKept) (\(t.filtered.count) landmarks)", "\(t.barcodes[1].count)",
                                  String(format: "%.3f", t.dominantH1), ratioText(t.dominantRatio),
-                                 "\(t.mapper.nodes.count)", "\(t.loopCount)", "\(t.cliqueLoopCount)"])
+                                 "\(t.mapper.nodes.count)", "\(t.loopCount)", "\(t.cliqueLoopCount)",
+                                 t.orientationLoop.map { $0 ? "yes" : "no" } ?? "–"])
                 }
             }
         }
         let table = TableOutput(label: ctx.label(prefix: "tbl"),
                                 caption: ctx.cell.options.caption ?? "Sensitivity of the filters at step \(pool.step) to k, p and the cover.",
-                                columns: ["k", "p", "intervals", "kept", "H1 bars", "dominant H1", "ratio to 2nd", "Mapper nodes", "E − V + C", "β1 (triangles filled)"],
-                                rows: rows, numeric: Array(repeating: true, count: 10))
+                                columns: ["k", "p", "intervals", "kept", "H1 bars", "dominant H1", "ratio to 2nd", "Mapper nodes", "E − V + C",
+                                          "β1 (triangles filled)", "orientation loop"],
+                                rows: rows, numeric: Array(repeating: true, count: 10) + [false])
         return CellResult(outputs: [.table(table)])
     }
 }

@@ -110,6 +110,36 @@ final class TopologyMapperTests: XCTestCase {
         }
     }
 
+    /// The orientation loop: the full circle of edge filters has a cycle whose nodes turn once through θ; half the
+    /// circle (θ in [0, π), edges of one sign) is a path; non-square filters have no orientation.
+    func testOrientationLoopOnFullAndHalfCircles() throws {
+        let full = try FilterTopology.analyse(try PointCloud(values: circleFilters(60), dimension: 9),
+                                              settings: FilterTopologySettings(k: 3, fraction: 1))
+        XCTAssertEqual(full.orientationLoop, true)
+        let half = try PointCloud(values: Array(circleFilters(120).prefix(60 * 9)), dimension: 9)
+        let g = try Mapper.graph(half, parameters: MapperParameters(lens: .pca([1, 2]), intervals: 6, overlap: 2.0 / 3,
+                                                                     metric: .varianceNormalised))
+        XCTAssertEqual(g.componentCount, 1)
+        XCTAssertEqual(FilterTopology.orientationLoop(g), false)
+        // A triangle of nodes at θ = 0, 2π/3, 4π/3: each edge turns by 2π/3, the cycle by 2π. The same filters
+        // scaled to length 0.3 are not edge-like (projection < 0.5) and do not count.
+        func triangle(_ length: Double) -> MapperGraph {
+            let nodes = (0..<3).map { i -> MapperNode in
+                let t = 2 * Double.pi * Double(i) / 3
+                let f = topologyNormalise(topologyGrid.map { cos(t) * $0.x + sin(t) * $0.y }).map { $0 * length }
+                return MapperNode(id: i, coverElement: [i], members: [i], mean: f, lensMean: [0])
+            }
+            let edges = [(0, 1), (1, 2), (0, 2)].map { MapperEdge(source: $0.0, target: $0.1, overlap: 1) }
+            return MapperGraph(parameters: MapperParameters(), nodes: nodes, edges: edges, uncovered: [], lensRanges: [[0, 0]],
+                               intervals: [[[0, 0]]])
+        }
+        XCTAssertEqual(FilterTopology.orientationLoop(triangle(1)), true)
+        XCTAssertEqual(FilterTopology.orientationLoop(triangle(0.3)), false)
+        let nonSquare = try Mapper.graph(try PointCloud(values: [0, 1, 2, 3, 4, 5], dimension: 3),
+                                         parameters: MapperParameters(lens: .columns([0]), intervals: 1, overlap: 0))
+        XCTAssertNil(FilterTopology.orientationLoop(nonSquare))
+    }
+
     /// Variance normalisation gives weight 0 to a coordinate that is constant up to rounding: the graph is the same
     /// as with that coordinate exactly constant.
     func testVarianceNormalisationIgnoresRoundingNoise() throws {

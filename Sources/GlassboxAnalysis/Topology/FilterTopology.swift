@@ -57,6 +57,9 @@ public struct FilterTopologyResult: Codable, Sendable {
     public var loopCount: Int { mapper.cycleRank }
     /// Rank of H1 of the Mapper graph's clique (flag) complex: cycles that triangles of the graph do not fill.
     public var cliqueLoopCount: Int
+    /// Whether the Mapper graph has a cycle of edge-like nodes along which the edge orientation turns once around
+    /// (`FilterTopology.orientationLoop`); nil when the filters are not square.
+    public var orientationLoop: Bool?
 }
 
 public enum FilterTopology {
@@ -94,7 +97,54 @@ public enum FilterTopology {
                                     densityKept: density.kept.count, landmarkRadius: landmarkRadius,
                                     filtered: filtered, keptDensity: keptRows.map { density.kthDistance[$0] },
                                     barcodes: barcodes, mapper: graph, dominantH1: lengths.first ?? 0,
-                                    secondH1: lengths.count > 1 ? lengths[1] : 0, cliqueLoopCount: try cliqueLoops(graph))
+                                    secondH1: lengths.count > 1 ? lengths[1] : 0, cliqueLoopCount: try cliqueLoops(graph),
+                                    orientationLoop: orientationLoop(graph))
+    }
+
+    /// The primary circle of Carlsson et al. (2008) in a Mapper graph of k×k filters. Each node's mean filter m is
+    /// projected on the plane of the linear gradients X(x, y) = x and Y(x, y) = y (grid x, y ∈ [−1, 1] in k steps,
+    /// row-major with y outer, each normalised): a = ⟨m, X⟩, b = ⟨m, Y⟩. Nodes with √(a² + b²) ≥ `minimumEdgeness`
+    /// are edge-like, with orientation θ = atan2(b, a) (C(θ) = cos θ·x + sin θ·y has θ itself, its negative θ + π).
+    /// True when some cycle of the graph restricted to edge-like nodes turns θ by a non-zero multiple of 2π, each
+    /// edge counting the turn of at most π between its ends: a loop that runs through the edge orientations in order.
+    /// It says nothing about loops that triangles fill (β1 does); nil when the dimension is not a square.
+    public static func orientationLoop(_ g: MapperGraph, minimumEdgeness: Double = 0.5) -> Bool? {
+        guard let d = g.nodes.first?.mean.count else { return false }
+        let k = Int(Double(d).squareRoot().rounded())
+        guard k >= 2, k * k == d else { return nil }
+        let steps = (0..<k).map { -1 + 2 * Double($0) / Double(k - 1) }
+        var gx = [Double](repeating: 0, count: d), gy = gx
+        for r in 0..<k { for c in 0..<k { gx[r * k + c] = steps[c]; gy[r * k + c] = steps[r] } }
+        let norm = gx.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var theta = [Double?](repeating: nil, count: g.nodes.count)
+        for (i, node) in g.nodes.enumerated() {
+            var a = 0.0, b = 0.0
+            for t in 0..<d { a += node.mean[t] * gx[t] / norm; b += node.mean[t] * gy[t] / norm }
+            if (a * a + b * b).squareRoot() >= minimumEdgeness { theta[i] = atan2(b, a) }
+        }
+        var adjacent = [[(Int, Double)]](repeating: [], count: g.nodes.count)
+        for e in g.edges {
+            guard let u = theta[e.source], let v = theta[e.target] else { continue }
+            let turn = remainder(v - u, 2 * Double.pi)
+            adjacent[e.source].append((e.target, turn)); adjacent[e.target].append((e.source, -turn))
+        }
+        // Unwrap θ along a spanning forest; an edge that disagrees with the unwrapped values by about 2π closes a loop.
+        var unwrapped = [Double?](repeating: nil, count: g.nodes.count)
+        for start in 0..<g.nodes.count where theta[start] != nil && unwrapped[start] == nil {
+            unwrapped[start] = 0
+            var stack = [start]
+            while let u = stack.popLast() {
+                for (v, turn) in adjacent[u] {
+                    if let w = unwrapped[v] {
+                        if abs(unwrapped[u]! + turn - w) > Double.pi { return true }
+                    } else {
+                        unwrapped[v] = unwrapped[u]! + turn
+                        stack.append(v)
+                    }
+                }
+            }
+        }
+        return false
     }
 
     /// β1 of the clique complex of a Mapper graph: Rips at scale 1 on the graph metric truncated at 2
