@@ -388,7 +388,8 @@ public struct TopologyCompareStep: Step {
                 mappers.append(figs.mapper); barcodes.append(figs.barcode)
                 rows.append([layer, "\(pool.step)", "\(t.inputCount)", t.landmarkRadius == nil ? "\(t.densityKept)" : "\(t.densityKept) (\(t.filtered.count) landmarks)",
                              String(format: "%.3f", t.dominantH1), String(format: "%.3f", t.secondH1), ratioText(t.dominantRatio),
-                             "\(t.mapper.nodes.count)", "\(t.mapper.componentCount)", "\(t.cliqueLoopCount)"])
+                             "\(t.mapper.nodes.count)", "\(t.mapper.componentCount)", "\(t.cliqueLoopCount)",
+                             t.orientationLoop.map { $0 ? "yes" : "no" } ?? "–"])
             }
         }
         let label = ctx.label(prefix: "fig")
@@ -405,8 +406,9 @@ public struct TopologyCompareStep: Step {
                                      width: 360 * cols, height: 320 * nrows, directory: ctx.directory)
         let table = TableOutput(label: "tbl-\(label.hasPrefix("fig-") ? String(label.dropFirst(4)) : label)", caption: caption.map { "\($0) The numbers." }
                                     ?? "Filter topology per layer and training step (p = \(formatNumber(Float(s.fraction)))).",
-                                columns: ["layer", "step", "filters", "kept", "dominant H1", "second H1", "ratio", "Mapper nodes", "components", "β1 (triangles filled)"],
-                                rows: rows, numeric: [false] + Array(repeating: true, count: 9))
+                                columns: ["layer", "step", "filters", "kept", "dominant H1", "second H1", "ratio", "Mapper nodes", "components",
+                                          "β1 (triangles filled)", "orientation loop"],
+                                rows: rows, numeric: [false] + Array(repeating: true, count: 9) + [false])
         return CellResult(outputs: [f1, f2, .table(table)])
     }
 }
