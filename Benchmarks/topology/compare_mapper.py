@@ -16,6 +16,8 @@ Each repeat times, interleaved, four things, so that like is compared with like:
   - KeplerMapper, in process: lens (PCA) and `map` on the NumPy array already in memory (no file, no JSON);
   - KeplerMapper, whole command: a fresh `python` that imports NumPy, scikit-learn and kmapper, reads the same CSV
     with np.loadtxt, maps and writes the graph as JSON.
+The cost of starting any process from this (large) Python process is timed too, with /bin/true: it is part of
+both whole-command times. Each timing starts after a 0.3 s pause, so that BLAS threads left spinning by the previous one are idle.
 Medians (and minima) over the repeats are printed.
 """
 import argparse
@@ -65,25 +67,34 @@ def main():
     basis, _ = np.linalg.qr(rng.standard_normal((9, 2)))
     t = rng.uniform(0, 2 * np.pi, n)
     x = np.c_[np.cos(t), np.sin(t)] @ basis.T + 0.1 * rng.standard_normal((n, 9))
-    times = {"glassbox whole": [], "glassbox in-process": [], "KeplerMapper in-process": [], "KeplerMapper whole": []}
+    times = {"glassbox whole": [], "glassbox in-process": [], "KeplerMapper in-process": [], "KeplerMapper whole": [],
+             "spawning /bin/true": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "circle.csv")
         np.savetxt(path, x, delimiter=",")
         cmd = [args.glassbox, "topology", "mapper", path, "--intervals", "10", "--overlap", "0.3", "--lens", "pca1"]
         plain = json.loads(subprocess.run(cmd + ["--median-gap", "0"], capture_output=True, text=True, check=True).stdout)
         for _ in range(args.repeats):
+            # A pause before each timing: idle BLAS threads (OpenBLAS spins for a while after a call, here in this
+            # process after KeplerMapper and in a fresh glassbox) would otherwise take a core from the next run.
+            time.sleep(0.3)
             t0 = time.perf_counter()
             out = subprocess.run(cmd + ["--time"], capture_output=True, text=True, check=True)
             times["glassbox whole"].append(time.perf_counter() - t0)
             phases = [float(v) for v in re.findall(r"([0-9.]+) s", out.stderr)]
             times["glassbox in-process"].append(sum(phases))
             g = json.loads(out.stdout)
+            time.sleep(0.3)
             t0 = time.perf_counter()
             graph = kepler(x)
             times["KeplerMapper in-process"].append(time.perf_counter() - t0)
+            time.sleep(0.3)
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-c", KEPLER_SCRIPT, path], capture_output=True, text=True, check=True)
             times["KeplerMapper whole"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            subprocess.run(["/bin/true"], capture_output=True, check=True)
+            times["spawning /bin/true"].append(time.perf_counter() - t0)
     kedges = sum(len(v) for v in graph["links"].values())
     print(f"{n} points, {args.repeats} repeats; load average {os.getloadavg()[0]:.2f}")
     print(f"graphs: glassbox {len(g['nodes'])} nodes, {len(g['edges'])} edges (median floor {g['parameters']['medianGap']:g}); "
