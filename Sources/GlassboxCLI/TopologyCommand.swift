@@ -69,6 +69,7 @@ struct TopologyMapper: ParsableCommand {
         guard let m = MapperMetric(rawValue: metric) else {
             throw GlassboxError.invalidArgument(name: "--metric", expected: "euclidean or variance-normalised", found: "'\(metric)'")
         }
+        BLAS.stopIdleThreads()   // Mapper's BLAS work is tiny; its own threads need the cores OpenBLAS spins on
         let parameters = MapperParameters(lens: try MapperLens.parse(lens), intervals: intervals, overlap: overlap, metric: m,
                                           relativeGap: gap, medianGap: medianGap, minClusterSize: minClusterSize)
         var clock = DispatchTime.now().uptimeNanoseconds

@@ -40,6 +40,16 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Ends OpenBLAS's worker threads now; its next threaded call starts them again. At start-up they busy-wait
+    /// (sched_yield) for about 0.1 s before they sleep, which takes a core from a short command that runs threads of
+    /// its own (`glassbox topology mapper` clusters cover elements on two). Looked up at run time: a no-op when the
+    /// OpenBLAS build has no thread server to shut down.
+    public static func stopIdleThreads() {
+        guard let symbol = dlsym(nil, "blas_thread_shutdown_") else { return }
+        typealias Shutdown = @convention(c) () -> Int32
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
+    }
+
     /// OpenBLAS's build configuration and the kernel it picked for this CPU (e.g. "SkylakeX", "Zen").
     public static var configuration: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "unknown"
