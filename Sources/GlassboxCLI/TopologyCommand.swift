@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GlassboxAnalysis
 import GlassboxCore
+import GlassboxNN
 
 /// `glassbox topology ph|mapper POINTS` — persistent homology and Mapper of a point cloud (JSON on stdout).
 struct TopologyCommand: ParsableCommand {
@@ -11,8 +12,25 @@ struct TopologyCommand: ParsableCommand {
         subcommands: [TopologyPH.self, TopologyMapper.self])
 }
 
-func loadPoints(_ path: String) throws -> PointCloud {
+/// Points from .csv/.npy, or from a checkpoint: every `(out, in)` k×k slice of the conv weight `layer` is a point.
+func loadPoints(_ path: String, layer: String? = nil) throws -> PointCloud {
     guard FileManager.default.fileExists(atPath: path) else { throw GlassboxError.missingFile(path: path, hint: "") }
+    if path.hasSuffix(".safetensors") {
+        guard let layer else {
+            throw GlassboxError.invalidArgument(name: "--layer", expected: "a conv weight of \(path) (e.g. 0.weight)", found: "none")
+        }
+        let (model, _) = try Checkpoint.load(path)
+        guard let p = model.namedParameters.first(where: { $0.name == layer })?.parameter else {
+            throw GlassboxError.invalidArgument(name: "--layer", expected: "a parameter of \(path) (\(model.namedParameters.map { $0.name }.joined(separator: ", ")))",
+                                                found: "'\(layer)'")
+        }
+        let shape = p.value.shape
+        guard shape.count == 4, shape[2] == shape[3] else {
+            throw GlassboxError.invalidArgument(name: "--layer", expected: "a conv weight [out, in, k, k]", found: "'\(layer)' of shape \(shape)")
+        }
+        return try PointCloud(values: p.value.scalars.map(Double.init), dimension: shape[2] * shape[3])
+    }
+    if layer != nil { throw GlassboxError.invalidArgument(name: "--layer", expected: "only with a .safetensors checkpoint", found: "'\(path)'") }
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     return try PointFormats.parse(data, source: path)
 }
@@ -30,14 +48,15 @@ struct TopologyPH: ParsableCommand {
         abstract: "Vietoris–Rips barcodes (infinite deaths are null).",
         discussion: "Example: glassbox topology ph filters.npy --maxdim 1 --modulus 3")
 
-    @Argument(help: "Points: .csv (one point per line) or .npy (2-D float32/float64).") var points: String
+    @Argument(help: "Points: .csv (one point per line), .npy (2-D float32/float64), or a .safetensors checkpoint with --layer.") var points: String
+    @Option(help: "With a checkpoint: the conv weight whose k×k slices are the points (e.g. 0.weight).") var layer: String?
     @Option(help: "Highest homology dimension (0, 1 or 2).") var maxdim = 1
     @Option(help: "Largest edge length (default: the enclosing radius).") var threshold: Double?
     @Option(help: "Prime p of the coefficients Z/p.") var modulus = 2
     @Flag(help: "Print the time taken on stderr.") var time = false
 
     func run() throws {
-        let cloud = try loadPoints(points)
+        let cloud = try loadPoints(points, layer: layer)
         let start = Date()
         let b = try VietorisRips.barcodes(points: cloud.values, dimension: cloud.dimension, maxDimension: maxdim,
                                           threshold: threshold, modulus: modulus)
@@ -54,7 +73,8 @@ struct TopologyMapper: ParsableCommand {
         abstract: "Mapper graph: nodes (members, mean point), edges (shared points), uncovered points.",
         discussion: "Example: glassbox topology mapper filters.csv --intervals 10 --overlap 0.3 --lens pca1")
 
-    @Argument(help: "Points: .csv (one point per line) or .npy (2-D float32/float64).") var points: String
+    @Argument(help: "Points: .csv (one point per line), .npy (2-D float32/float64), or a .safetensors checkpoint with --layer.") var points: String
+    @Option(help: "With a checkpoint: the conv weight whose k×k slices are the points (e.g. 0.weight).") var layer: String?
     @Option(help: "Intervals per lens dimension.") var intervals = 10
     @Option(help: "Overlap fraction of adjacent intervals (0 ≤ o < 1).") var overlap = 0.3
     @Option(help: "pca1, pca2, pca1,pca2, or colN[,colM].") var lens = "pca1"
@@ -78,11 +98,18 @@ struct TopologyMapper: ParsableCommand {
             defer { clock = now }
             return Double(now - clock) / 1e9
         }
-        guard FileManager.default.fileExists(atPath: points) else { throw GlassboxError.missingFile(path: points, hint: "") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: points))
-        let read = lap()
-        let cloud = try PointFormats.parse(data, source: points)
-        let parse = lap()
+        let cloud: PointCloud
+        let read: Double, parse: Double
+        if points.hasSuffix(".safetensors") || layer != nil {
+            cloud = try loadPoints(points, layer: layer)
+            read = lap(); parse = 0
+        } else {
+            guard FileManager.default.fileExists(atPath: points) else { throw GlassboxError.missingFile(path: points, hint: "") }
+            let data = try Data(contentsOf: URL(fileURLWithPath: points))
+            read = lap()
+            cloud = try PointFormats.parse(data, source: points)
+            parse = lap()
+        }
         var t = MapperTimings()
         let g = try Mapper.graph(cloud, parameters: parameters, timings: &t)
         _ = lap()

@@ -157,6 +157,22 @@ func filterPool(_ ws: Workspace, _ a: CellArgs) throws -> (FilterExperimentResul
     return (r, p)
 }
 
+/// The pipeline settings shared by `topology` and `topology-compare`: `k`, `p`, `intervals`, `overlap`.
+func pipelineSettings(_ a: CellArgs) throws -> FilterTopologySettings {
+    var s = FilterTopologySettings()
+    s.k = try a.positiveInt("k")
+    if let p = try a.float("p") {
+        guard p > 0, p <= 1 else { throw a.error("p", expected: "a fraction in (0, 1]", found: "\(p)") }
+        s.fraction = Double(p)
+    }
+    s.intervals = try a.positiveInt("intervals")
+    if let o = try a.float("overlap") {
+        guard o >= 0, o < 1 else { throw a.error("overlap", expected: "a fraction in [0, 1)", found: "\(o)") }
+        s.overlap = Double(o)
+    }
+    return s
+}
+
 /// `max-points` (default 1000): the most points persistent homology and Mapper see (max–min landmarks of the kept ones).
 func maxPointsArg(_ a: CellArgs) throws -> Int {
     let m = try a.positiveInt("max-points") ?? 1000
@@ -187,17 +203,7 @@ public struct TopologyStep: Step {
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult {
         let a = ctx.args
         let (r, pool) = try filterPool(ws, a)
-        var s = FilterTopologySettings()
-        s.k = try a.positiveInt("k")
-        if let p = try a.float("p") {
-            guard p > 0, p <= 1 else { throw a.error("p", expected: "a fraction in (0, 1]", found: "\(p)") }
-            s.fraction = Double(p)
-        }
-        s.intervals = try a.positiveInt("intervals")
-        if let o = try a.float("overlap") {
-            guard o >= 0, o < 1 else { throw a.error("overlap", expected: "a fraction in [0, 1)", found: "\(o)") }
-            s.overlap = Double(o)
-        }
+        var s = try pipelineSettings(a)
         s.minClusterSize = try a.positiveInt("min-cluster") ?? 1
         s.maxPoints = try maxPointsArg(a)
         let layout = MapperLayout(rawValue: try a.oneOf("layout", MapperLayout.allCases.map(\.rawValue), default: "lens"))!
@@ -359,17 +365,7 @@ public struct TopologyCompareStep: Step {
             throw a.error("layers", expected: "pooled layers \(pooled)", found: "'\(bad)'")
         }
         let ats = try a.strings("at") ?? ["first", "final"]
-        var s = FilterTopologySettings()
-        s.k = try a.positiveInt("k")
-        if let p = try a.float("p") {
-            guard p > 0, p <= 1 else { throw a.error("p", expected: "a fraction in (0, 1]", found: "\(p)") }
-            s.fraction = Double(p)
-        }
-        s.intervals = try a.positiveInt("intervals")
-        if let o = try a.float("overlap") {
-            guard o >= 0, o < 1 else { throw a.error("overlap", expected: "a fraction in [0, 1)", found: "\(o)") }
-            s.overlap = Double(o)
-        }
+        var s = try pipelineSettings(a)
         s.maxPoints = try maxPointsArg(a)
         let layout = MapperLayout(rawValue: try a.oneOf("layout", MapperLayout.allCases.map(\.rawValue), default: "lens"))!
         var mappers: [Figure] = [], barcodes: [Figure] = [], rows: [[String]] = []

@@ -68,4 +68,30 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(out.bars[1][0].birth, 1, accuracy: 1e-6)
         XCTAssertEqual(out.bars[1][0].death ?? .infinity, 2.0.squareRoot(), accuracy: 1e-6)
     }
+
+    /// `topology ph` on a checkpoint: the k×k slices of a conv weight are the points (4 filters → 4 H0 bars);
+    /// a missing or wrong --layer is one clear line.
+    func testTopologyOfACheckpointLayer() throws {
+        let mnist = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/datasets/mnist").path
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: mnist), "MNIST test set not found at \(mnist)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("cnn.safetensors").path
+        let t = try run(["train", "--model", "input 1x28x28; conv 4 k3; flatten; linear 10", "--data", "mnist", "--data-dir", mnist,
+                         "--resplit", "100:50", "--epochs", "1", "--quiet", "--out", model])
+        XCTAssertEqual(t.status, 0, t.err)
+        let r = try run(["topology", "ph", model, "--layer", "0.weight", "--maxdim", "0"])
+        XCTAssertEqual(r.status, 0, r.err)
+        struct Bar: Decodable { var birth: Double; var death: Double? }
+        struct Out: Decodable { var bars: [[Bar]] }
+        XCTAssertEqual(try JSONDecoder().decode(Out.self, from: Data(r.out.utf8)).bars[0].count, 4)
+        let missing = try run(["topology", "ph", model])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains("--layer"), missing.err)
+        let wrong = try run(["topology", "mapper", model, "--layer", "5.weight"])
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.err.contains("'5.weight'") && wrong.err.contains("0.weight"), wrong.err)
+    }
 }
