@@ -220,7 +220,9 @@ public struct TopologyStep: Step {
                                      ?? "Vietoris–Rips barcodes at step \(pool.step).", width: 420, height: 320, directory: ctx.directory)
         let f3 = try FigureStep.save(figs.diagram, label: "\(label)-diagram", caption: caption.map { "\($0) Persistence diagram." }
                                      ?? "Persistence diagram at step \(pool.step).", width: 340, height: 340, directory: ctx.directory)
+        // Unique per pool and density fraction, so two cells on one pool (p = 0.3 and 0.1) do not share metric names.
         let key = "\(try a.requireString("filters"))" + (layerName == (r.layers ?? [r.layer])[0] ? "" : ".\(layerName)") + ".step\(pool.step)"
+            + (s.fraction == FilterTopologySettings().fraction ? "" : ".p\(formatNumber(Float(s.fraction)))")
         let cards = [
             MetricCard(name: "\(key).kept", label: "points kept (of \(t.inputCount))", value: Double(t.densityKept), direction: "higher",
                        display: "\(t.densityKept)"),

@@ -167,7 +167,7 @@ final class TopologyStepTests: XCTestCase {
         let html = try readText(d.indexPath)
         XCTAssertTrue(html.contains("pooled of 0.weight at steps 2 (16 filters); of 3.weight at steps 2 (64 filters)"), "pools per layer")
         XCTAssertTrue(html.contains("of which 20 max–min landmarks"), "landmark cap")
-        XCTAssertEqual(d.manifest.metrics.first { $0.name == "f.3.weight.step2.kept" }?.value, 64)
+        XCTAssertEqual(d.manifest.metrics.first { $0.name == "f.3.weight.step2.p1.kept" }?.value, 64)
         // topology-compare: one Mapper grid and one barcode grid (2 layers × 1 step) and a row per panel.
         let cmp = try XCTUnwrap(d.manifest.tables.first { $0.label == "tbl-c" })
         XCTAssertEqual(cmp.rows.map { $0[0] }, ["0.weight", "3.weight"])
