@@ -17,7 +17,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
-        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis", "GlassboxReport"]),
+        .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis", "GlassboxReport",
+                                             "GlassboxSteps"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,16 +41,23 @@ let package = Package(
         .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
-        .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData", "CLAPACKE"], swiftSettings: fast),
-        // Recipes → runner with a per-cell cache → run folder (HTML + run.json). Templates ship as resources.
+        .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData"], swiftSettings: fast),
+        // The report templates (Templates/ at the package root), shipped as a resource bundle beside the binary.
+        .target(name: "GlassboxTemplates", path: "Templates",
+                resources: [.copy("report.mustache"), .copy("index.mustache"), .copy("diff.mustache"), .copy("site.mustache"),
+                            .copy("style.css"), .copy("diff.css")]),
+        // Recipes → runner with a per-cell cache → run folder (HTML + run.json); diff and publish. Knows no model or analysis.
         .target(name: "GlassboxReport", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
+            "GlassboxCore", "GlassboxFigures", "GlassboxTemplates",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Ink", package: "Ink"),
-        ], resources: [.copy("Templates")]),
+        ]),
+        // The recipe steps and their workspace: each step decodes its cell into one configuration and calls one analysis.
+        .target(name: "GlassboxSteps", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
+                                                      "GlassboxReport"], swiftSettings: fast),
         .executableTarget(name: "GlassboxCLI", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis", "GlassboxSteps",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
@@ -60,7 +68,13 @@ let package = Package(
         .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI"]),
         .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
         .testTarget(name: "GlassboxAnalysisTests", dependencies: ["GlassboxAnalysis", "GlassboxNN", "GlassboxData"]),
-        .testTarget(name: "GlassboxReportTests", dependencies: ["GlassboxReport", "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures"]),
+        // Helpers shared by the report and steps tests (a tiny recipe, temporary folders, the MNIST test set).
+        .target(name: "GlassboxTestSupport", dependencies: ["GlassboxReport", "GlassboxSteps", "GlassboxCore", "GlassboxData"],
+                path: "Tests/GlassboxTestSupport"),
+        // The report's tests make their run folders with the built-in steps.
+        .testTarget(name: "GlassboxReportTests", dependencies: ["GlassboxReport", "GlassboxCore", "GlassboxFigures", "GlassboxTestSupport"]),
+        .testTarget(name: "GlassboxStepsTests", dependencies: ["GlassboxSteps", "GlassboxReport", "GlassboxAnalysis", "GlassboxCore", "GlassboxData",
+                                                               "GlassboxNN", "GlassboxFigures", "GlassboxTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

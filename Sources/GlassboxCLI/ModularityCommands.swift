@@ -4,38 +4,40 @@ import GlassboxAnalysis
 import GlassboxCore
 import GlassboxData
 import GlassboxNN
-import GlassboxReport
+import GlassboxSteps
+
+private let clustering = CoClusterSettings.arguments
 
 /// `glassbox cluster MODEL.safetensors --layer 2.weight --k 4` — BSGC co-clusters and clusterability (JSON).
 struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Co-cluster one Linear layer (BSGC) and print its clusterability, baseline and shuffle null as JSON.",
-        discussion: "Example: glassbox cluster mlp.safetensors --layer 2.weight --k 4 --affinity gradient --data mnist --resplit 8000:2000")
+        discussion: """
+        The options are the arguments of a recipe's `step: cluster`, with the same defaults; the data (for the
+        gradient affinities) default to the checkpoint's.
+        Example: glassbox cluster mlp.safetensors --layer 2.weight --k 4 --affinity gradient --data mnist --resplit 8000:2000
+        """)
 
     @Argument(help: "A .safetensors checkpoint written by glassbox.") var checkpoint: String
-    @Option(help: "Linear weight to cluster (e.g. 2.weight).") var layer = "2.weight"
-    @Option(help: "Number of co-clusters.") var k = 4
-    @Option(help: "weight (|W|), gradient (mean |dL/dW| over training batches) or weight-gradient (mean |W·dL/dW|).")
-    var affinity = "weight"
-    @Option(help: "Shuffled copies of W for the null distribution.") var null = 50
-    @Option(help: "Seed of k-means and the shuffles (and of --resplit).") var seed: UInt64 = 0
-    @Option(help: "Training batches for the gradient affinities (default: all).") var batches: Int?
+    @Option(help: flagHelp(clustering, "layer")) var layer: String?
+    @Option(help: flagHelp(clustering, "k")) var k: String?
+    @Option(help: flagHelp(clustering, "affinity")) var affinity: String?
+    @Option(help: flagHelp(clustering, "null")) var null: String?
+    @Option(help: flagHelp(clustering, "batches")) var batches: String?
+    @Option(help: "Seed of k-means, the shuffles and --resplit (default 0).") var seed: String?
     @OptionGroup var dataOptions: DataOptions
 
+    func settings() throws -> CoClusterSettings {
+        try decodeFlags(clustering, [("layer", layer), ("k", k), ("affinity", affinity), ("null", null), ("batches", batches), ("seed", seed)],
+                        into: CoClusterSettings())
+    }
+
     func run() throws {
-        guard let kind = Affinity(rawValue: affinity) else {
-            throw GlassboxError.invalidArgument(name: "--affinity", expected: Affinity.allCases.map(\.rawValue).joined(separator: ", "), found: "'\(affinity)'")
-        }
-        let (model, _) = try Checkpoint.load(checkpoint)
-        let lin = try ModelAccess.linear(model, layer)
-        var data: Dataset?
-        if kind != .weight { data = try dataOptions.load(seed: seed).train }
-        let aff = try BSGC.affinity(kind, model: model, layer: layer, data: data, batches: batches)
-        let clusters = try BSGC.coCluster(affinity: aff, k: k, seed: seed)
-        let report = try Clusterability.assess(weight: lin.weight.value, clusters: clusters, seed: seed, nullDraws: null)
-        let out = ClusterStepResult(model: checkpoint, layer: layer, affinity: kind, report: report)
-        print(String(decoding: try ReportJSON.encode(out), as: UTF8.self))
+        let s = try settings()
+        let c = try LoadedCheckpoint(checkpoint)
+        let data = s.affinity == .weight ? nil : try dataOptions.load(seed: s.seed, recorded: c.data).train
+        try printJSON(try renamingArguments { try CoClusterAnalysis.run(c.model, name: checkpoint, data: data, settings: s) }, pretty: true)
     }
 }
 
@@ -51,8 +53,8 @@ struct ECSCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
 
     func run() throws {
-        let (model, _) = try Checkpoint.load(checkpoint)
-        let test = try dataOptions.load(seed: seed).test
-        print(String(decoding: try ReportJSON.encode(try EffectiveCircuitSize.run(model, test: test)), as: UTF8.self))
+        let c = try LoadedCheckpoint(checkpoint)
+        let test = try dataOptions.load(seed: seed, recorded: c.data).test
+        try printJSON(try EffectiveCircuitSize.run(c.model, test: test), pretty: true)
     }
 }

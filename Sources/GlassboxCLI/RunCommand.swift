@@ -3,6 +3,7 @@ import Foundation
 import GlassboxCore
 import GlassboxFigures
 import GlassboxReport
+import GlassboxSteps
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,13 +3,14 @@ import Foundation
 import GlassboxAnalysis
 import GlassboxCore
 import GlassboxNN
+import GlassboxSteps
 
 /// `glassbox topology ph|mapper POINTS` — persistent homology and Mapper of a point cloud (JSON on stdout).
 struct TopologyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topology",
         abstract: "Topology of a point cloud (.csv rows or 2-D float32/float64 .npy): barcodes or a Mapper graph as JSON.",
-        subcommands: [TopologyPH.self, TopologyMapper.self])
+        subcommands: [TopologyPH.self, TopologyMapper.self, TopologyFilters.self])
 }
 
 /// Points from .csv/.npy, or from a checkpoint: every `(out, in)` k×k slice of the conv weight `layer` is a point.
@@ -19,27 +20,10 @@ func loadPoints(_ path: String, layer: String? = nil) throws -> PointCloud {
         guard let layer else {
             throw GlassboxError.invalidArgument(name: "--layer", expected: "a conv weight of \(path) (e.g. 0.weight)", found: "none")
         }
-        let (model, _) = try Checkpoint.load(path)
-        guard let p = model.namedParameters.first(where: { $0.name == layer })?.parameter else {
-            throw GlassboxError.invalidArgument(name: "--layer", expected: "a parameter of \(path) (\(model.namedParameters.map { $0.name }.joined(separator: ", ")))",
-                                                found: "'\(layer)'")
-        }
-        let shape = p.value.shape
-        guard shape.count == 4, shape[2] == shape[3] else {
-            throw GlassboxError.invalidArgument(name: "--layer", expected: "a conv weight [out, in, k, k]", found: "'\(layer)' of shape \(shape)")
-        }
-        return try PointCloud(values: p.value.scalars.map(Double.init), dimension: shape[2] * shape[3])
+        return try renamingArguments { try FilterPoints.fromLayer(try Checkpoint.load(path).model, layer) }
     }
     if layer != nil { throw GlassboxError.invalidArgument(name: "--layer", expected: "only with a .safetensors checkpoint", found: "'\(path)'") }
-    let data = try Data(contentsOf: URL(fileURLWithPath: path))
-    return try PointFormats.parse(data, source: path)
-}
-
-func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    FileHandle.standardOutput.write(try encoder.encode(value))
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    return try PointFormats.parse(try Data(contentsOf: URL(fileURLWithPath: path)), source: path)
 }
 
 struct TopologyPH: ParsableCommand {
@@ -121,5 +105,34 @@ struct TopologyMapper: ParsableCommand {
                               + "graph %.4f s, json %.4f s\n", cloud.count, read, parse, t.lens, t.cover, t.clustering, t.graph, json)
             FileHandle.standardError.write(Data(line.utf8))
         }
+    }
+}
+
+private let pipeline = FilterTopologySettings.arguments
+
+/// `glassbox topology filters CHECKPOINT --layer 0.weight` — the filter pipeline of `step: topology` on one checkpoint.
+struct TopologyFilters: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "filters",
+        abstract: "The filter-topology pipeline (normalise, density filter, barcodes, Mapper) on a checkpoint's conv filters, as JSON.",
+        discussion: """
+        The same pipeline and settings as a recipe's `step: topology` (METHODS.md §3), on the k×k slices of one conv weight.
+        Example: glassbox topology filters cnn.safetensors --layer 0.weight --p 0.3
+        """)
+
+    @Argument(help: "A .safetensors checkpoint (or .csv / .npy filters, one per row).") var points: String
+    @Option(help: "With a checkpoint: the conv weight whose k×k slices are the filters (e.g. 0.weight).") var layer: String?
+    @Option(help: flagHelp(pipeline, "k")) var k: String?
+    @Option(help: flagHelp(pipeline, "p")) var p: String?
+    @Option(help: flagHelp(pipeline, "intervals")) var intervals: String?
+    @Option(help: flagHelp(pipeline, "overlap")) var overlap: String?
+    @Option(name: .customLong("max-points"), help: flagHelp(pipeline, "max-points")) var maxPoints: String?
+
+    func run() throws {
+        let settings = try decodeFlags(pipeline, [("k", k), ("p", p), ("intervals", intervals), ("overlap", overlap), ("max-points", maxPoints)],
+                                       into: FilterTopologySettings(maxPoints: 1000))
+        let cloud = try loadPoints(points, layer: layer)
+        BLAS.stopIdleThreads()
+        try printJSON(try renamingArguments { try FilterTopology.analyse(cloud, settings: settings) }.summary)
     }
 }

@@ -3,35 +3,9 @@ import Foundation
 import GlassboxCore
 import GlassboxData
 import GlassboxNN
+import GlassboxSteps
 
-/// Where the data come from: a known data set, optionally re-split (so a test set alone can serve for training).
-struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Data set name (mnist, fashion-mnist, cifar10).")
-    var data = "fashion-mnist"
-
-    @Option(name: .customLong("data-dir"), help: "Folder holding the data set's files (default: the search path).")
-    var dataDir: String?
-
-    @Option(help: "Use only the first N samples of each split.")
-    var limit: Int?
-
-    @Option(help: "Re-split the data set's test split into TRAIN:TEST samples with the seed (e.g. 8000:2000 for the MNIST test set).")
-    var resplit: String?
-
-    func load(seed: UInt64) throws -> (train: Dataset, test: Dataset) {
-        if let resplit {
-            let parts = resplit.split(separator: ":").map { Int($0) }
-            guard parts.count == 2, let a = parts[0], let b = parts[1] else {
-                throw GlassboxError.invalidArgument(name: "--resplit", expected: "TRAIN:TEST sample counts such as 8000:2000", found: "'\(resplit)'")
-            }
-            let all = try DatasetRegistry.load(name: data, split: .test, directory: dataDir)
-            return try all.split(trainCount: a, testCount: b, seed: seed)
-        }
-        let train = try DatasetRegistry.load(name: data, split: .train, limit: limit, directory: dataDir)
-        let test = try DatasetRegistry.load(name: data, split: .test, limit: limit, directory: dataDir)
-        return (train, test)
-    }
-}
+private let training = TrainingSettings.arguments
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,47 +14,46 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         MODEL SPEC: 'mlp 784-100-50-10 sigmoid' or a clause list such as
         'input 1x28x28; conv 16 k5 p2; relu; maxpool 2; flatten; linear 10' (see `glassbox train --help-spec`).
+        The options are the same as the arguments of a recipe's `step: train`, with the same defaults.
         Example: glassbox train --model 'mlp 784-100-50-10 sigmoid' --epochs 5 --lr 0.1 --out mlp.safetensors
         """)
 
-    @Option(help: "Model spec.") var model = "mlp 784-100-50-10 sigmoid"
+    @Option(help: "Model spec (default: \(TrainStep.Options().spec)).") var model: String?
     @OptionGroup var dataOptions: DataOptions
-    @Option var epochs = 5
-    @Option(name: .customLong("batch-size")) var batchSize = 100
-    @Option(help: "sgd or adam.") var optimizer = "sgd"
-    @Option(help: "Learning rate (default 0.1 for SGD, 0.001 for Adam).") var lr: Float?
-    @Option var momentum: Float = 0
-    @Option(name: .customLong("weight-decay")) var weightDecay: Float = 0
-    @Option(help: "constant, step:EVERY:GAMMA or cosine[:MIN].") var schedule = "constant"
-    @Option(help: "Seed for initialisation, shuffling and splits.") var seed: UInt64 = 0
+    @Option(help: flagHelp(training, "epochs")) var epochs: String?
+    @Option(name: [.customLong("batch"), .customLong("batch-size")], help: flagHelp(training, "batch")) var batch: String?
+    @Option(help: flagHelp(training, "optimizer")) var optimizer: String?
+    @Option(help: flagHelp(training, "lr")) var lr: String?
+    @Option(help: flagHelp(training, "momentum")) var momentum: String?
+    @Option(name: .customLong("weight-decay"), help: flagHelp(training, "weight-decay")) var weightDecay: String?
+    @Option(help: flagHelp(training, "schedule")) var schedule: String?
+    @Option(help: "Seed of the initialisation, the shuffling and --resplit (default 0).") var seed: String?
     @Option(name: .customLong("checkpoint-steps"), help: "Comma-separated optimiser steps at which to save a checkpoint.")
     var checkpointSteps: String?
     @Option(name: .customLong("checkpoint-dir")) var checkpointDir = "checkpoints"
     @Option(help: "Where to save the trained model.") var out: String?
     @Flag(help: "Print the final metrics as JSON on stdout.") var json = false
     @Flag(help: "No progress bar or log lines.") var quiet = false
+    @Flag(name: .customLong("help-spec"), help: "Print the model spec grammar and exit.") var helpSpec = false
 
     func run() throws {
+        if helpSpec { print(ModelSpec.grammar); return }
         ProgressBar.quiet = quiet
         // Check every option before the (slow) data load.
-        let spec = try ModelSpec.parse(model)
-        let lrSchedule = try LRSchedule.parse(schedule)
-        let opt: OptimizerConfig
-        switch optimizer {
-        case "sgd": opt = .sgd(lr: lr ?? 0.1, momentum: momentum, weightDecay: weightDecay)
-        case "adam": opt = .adam(lr: lr ?? 0.001, weightDecay: weightDecay)
-        default: throw GlassboxError.invalidArgument(name: "--optimizer", expected: "sgd or adam", found: "'\(optimizer)'")
-        }
-        let steps = try (checkpointSteps ?? "").split(separator: ",").map { s -> Int in
+        let spec = try renamingArguments(["model": "--model"]) { try ModelSpec.parse(model ?? TrainStep.Options().spec) }
+        var settings = try decodeFlags(training, [("epochs", epochs), ("batch", batch), ("optimizer", optimizer), ("lr", lr),
+                                                  ("momentum", momentum), ("weight-decay", weightDecay), ("schedule", schedule),
+                                                  ("seed", seed)], into: TrainingSettings())
+        settings.checkpointSteps = try (checkpointSteps ?? "").split(separator: ",").map { s -> Int in
             guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else {
                 throw GlassboxError.invalidArgument(name: "--checkpoint-steps", expected: "positive integers separated by commas", found: "'\(s)'")
             }
             return v
         }
-        let (train, test) = try dataOptions.load(seed: seed)
-        let net = try Sequential(spec: spec, seed: seed)
-        let config = TrainConfig(epochs: epochs, batchSize: batchSize, optimizer: opt, schedule: lrSchedule,
-                                 seed: seed, checkpointSteps: steps)
+        let config = try renamingArguments { try settings.config() }
+        let request = try dataOptions.request(seed: settings.seed)
+        let data = try dataOptions.load(seed: settings.seed)
+        let net = try Sequential(spec: spec, seed: settings.seed)
         let trainer = Trainer(model: net, config: config)
         trainer.onCheckpoint = { step, m in
             let path = (checkpointDir as NSString).appendingPathComponent(String(format: "step-%06d.safetensors", step))
@@ -92,11 +65,14 @@ struct TrainCommand: ParsableCommand {
                            r.trainAccuracy, r.testAccuracy ?? .nan, r.seconds, r.samplesPerSecond))
         }
         logInfo("model: \(spec)  (\(net.parameterCount) parameters)")
-        logInfo("data: \(train.name) train \(train.count), test \(test.count); \(BLAS.configuration), threads \(Parallel.threads)")
-        try trainer.fit(train: train, test: test)
-        let ev = try Trainer.evaluate(net, on: test)
+        logInfo("data: \(data.train.name) train \(data.train.count), test \(data.test.count); \(BLAS.configuration), threads \(Parallel.threads)")
+        try trainer.fit(train: data.train, test: data.test)
+        let ev = try Trainer.evaluate(net, on: data.test)
         if let out {
-            try Checkpoint.save(net, to: out, metadata: ["data": train.name, "seed": String(seed), "test_accuracy": String(ev.accuracy)])
+            var metadata = CheckpointKeys.record(request, learningRate: settings.rate)
+            metadata["seed"] = String(settings.seed)
+            metadata["test_accuracy"] = String(ev.accuracy)
+            try Checkpoint.save(net, to: out, metadata: metadata)
             logInfo("saved: \(out)")
         }
         try printEvaluation(ev, history: trainer.history, json: json)
@@ -116,19 +92,16 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON on stdout.") var json = false
 
     func run() throws {
-        let (model, _) = try Checkpoint.load(checkpoint, spec: try spec.map(ModelSpec.parse))
-        let test = try dataOptions.load(seed: seed).test
-        try printEvaluation(try Trainer.evaluate(model, on: test), history: nil, json: json)
+        let c = try LoadedCheckpoint(checkpoint, spec: spec)
+        let test = try dataOptions.load(seed: seed, recorded: c.data).test
+        try printEvaluation(try Trainer.evaluate(c.model, on: test), history: nil, json: json)
     }
 }
 
 func printEvaluation(_ ev: Evaluation, history: TrainingHistory?, json: Bool) throws {
     if json {
         struct Out: Codable { var evaluation: Evaluation; var history: TrainingHistory? }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        print(String(decoding: try enc.encode(Out(evaluation: ev, history: history)), as: UTF8.self))
+        try printJSON(Out(evaluation: ev, history: history), pretty: true)
         return
     }
     print(String(format: "test accuracy %.4f  loss %.4f  (%d samples)", ev.accuracy, ev.loss, ev.count))

@@ -1,29 +1,36 @@
 import ArgumentParser
 import Foundation
 import GlassboxCore
+import GlassboxReport
 
 struct Glassbox: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glassbox",
         abstract: "Train small neural networks and look inside them.",
         version: GlassboxVersion.string,
-        subcommands: [RunCommand.self, ExportFiguresCommand.self, DiffCommand.self, PublishCommand.self,
+        subcommands: [RunCommand.self, ExportFiguresCommand.self, DiffCommand.self, PublishCommand.self, StepsCommand.self,
                       TrainCommand.self, EvaluateCommand.self, PruneCommand.self, ClusterCommand.self, ECSCommand.self,
                       DatasetsCommand.self, TopologyCommand.self])
 }
 
-/// Runs the command line; a `GlassboxError` becomes one clear line on stderr and exit status 1.
+/// Runs the command line; a Glassbox error (or a failed recipe cell) becomes one clear line on stderr and exit status 1.
 func runMain() -> Never {
     do {
         var command = try Glassbox.parseAsRoot()
         try command.run()
         exit(0)
     } catch let error as GlassboxError {
-        FileHandle.standardError.write(Data("glassbox: error: \(error)\n".utf8))
-        exit(1)
+        fail("\(error)")
+    } catch let error as CellFailure {
+        fail("\(error)")
     } catch {
         Glassbox.exit(withError: error)
     }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("glassbox: error: \(message)\n".utf8))
+    exit(1)
 }
 
 runMain()

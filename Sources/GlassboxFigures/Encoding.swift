@@ -199,21 +199,10 @@ public struct RasterImage: Equatable, Sendable {
         return (rgba[o], rgba[o + 1], rgba[o + 2], rgba[o + 3])
     }
 
-    /// Compares pixel by pixel: a pixel differs when any channel differs by more than `tolerance`.
-    /// Images of different sizes differ everywhere.
+    /// Compares pixel by pixel over the union of both images (origin top left): a pixel differs when any channel
+    /// differs by more than `tolerance`; a pixel inside only one image counts as different (channel delta 255).
     public func difference(from other: RasterImage, tolerance: Int) -> PixelDifference {
-        guard width == other.width, height == other.height else {
-            return PixelDifference(differingPixels: max(width * height, other.width * other.height),
-                                   totalPixels: max(width * height, other.width * other.height), maxChannelDelta: 255, sizesMatch: false)
-        }
-        var differing = 0, maxDelta = 0
-        for p in 0..<(width * height) {
-            var worst = 0
-            for c in 0..<4 { worst = max(worst, abs(Int(rgba[p * 4 + c]) - Int(other.rgba[p * 4 + c]))) }
-            maxDelta = max(maxDelta, worst)
-            if worst > tolerance { differing += 1 }
-        }
-        return PixelDifference(differingPixels: differing, totalPixels: width * height, maxChannelDelta: maxDelta, sizesMatch: true)
+        PixelComparison.compare(self, other, tolerance: tolerance) { _, _, _ in }
     }
 }
 

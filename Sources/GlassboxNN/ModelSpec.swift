@@ -62,6 +62,25 @@ public struct ModelSpec: Codable, Equatable, Sendable, CustomStringConvertible {
         try c.encode(description)
     }
 
+    /// The spec language, for `glassbox train --help-spec`.
+    public static let grammar = """
+    A model spec is a shorthand or a list of clauses separated by ';' (layers in order, like torch.nn.Sequential):
+
+      mlp 784-100-50-10 sigmoid      Linear/Sigmoid/Linear/Sigmoid/Linear (ReLU by default; add 'nobias' for no biases)
+      input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10
+
+    Clauses:
+      input C×H×W | N          the input shape (channels × height × width, or N features)
+      linear OUT [nobias]      fully connected layer
+      conv OUT kK [sS] [pP] [nobias]   2-D convolution: K×K kernel, stride S (1), zero padding P (0)
+      maxpool K [sS]           K×K max pooling, stride S (K)
+      relu | sigmoid | tanh    activations
+      flatten                  [N, C, H, W] → [N, C·H·W], channel-major as in PyTorch
+      dropout P                dropout with probability P while training
+
+    Parameters are named as PyTorch names them: layer i's weight is 'i.weight' ([out, in] or [out, in, kh, kw]).
+    """
+
     /// Parses a spec, with errors that quote the clause and say what was expected.
     public static func parse(_ text: String) throws -> ModelSpec {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -64,7 +64,7 @@ public struct CellArgs: @unchecked Sendable {
     /// Line of `key` (or the cell's first body line).
     public func line(of key: String) -> Int { entries.first { $0.key == key }?.line ?? cell.bodyLine }
 
-    func error(_ key: String, expected: String, found: String) -> GlassboxError {
+    public func argumentError(_ key: String, expected: String, found: String) -> GlassboxError {
         RecipeError.at(path, line: line(of: key), "cell \(cell.index) '\(key)'", expected: expected, found: found)
     }
 
@@ -82,7 +82,7 @@ public struct CellArgs: @unchecked Sendable {
 
     public func string(_ key: String) throws -> String? {
         guard let n = node(key) else { return nil }
-        guard let s = n.scalar?.string else { throw error(key, expected: "a single value", found: n.kindName) }
+        guard let s = n.scalar?.string else { throw argumentError(key, expected: "a single value", found: n.kindName) }
         return s
     }
 
@@ -95,19 +95,19 @@ public struct CellArgs: @unchecked Sendable {
 
     public func int(_ key: String) throws -> Int? {
         guard let s = try string(key) else { return nil }
-        guard let v = Int(s) else { throw error(key, expected: "a whole number", found: "'\(s)'") }
+        guard let v = Int(s) else { throw argumentError(key, expected: "a whole number", found: "'\(s)'") }
         return v
     }
 
     public func positiveInt(_ key: String) throws -> Int? {
         guard let v = try int(key) else { return nil }
-        guard v > 0 else { throw error(key, expected: "a whole number ≥ 1", found: "\(v)") }
+        guard v > 0 else { throw argumentError(key, expected: "a whole number ≥ 1", found: "\(v)") }
         return v
     }
 
     public func float(_ key: String) throws -> Float? {
         guard let s = try string(key) else { return nil }
-        guard let v = Float(s), v.isFinite else { throw error(key, expected: "a number", found: "'\(s)'") }
+        guard let v = Float(s), v.isFinite else { throw argumentError(key, expected: "a number", found: "'\(s)'") }
         return v
     }
 
@@ -116,7 +116,7 @@ public struct CellArgs: @unchecked Sendable {
         switch s.lowercased() {
         case "true", "yes": return true
         case "false", "no": return false
-        default: throw error(key, expected: "true or false", found: "'\(s)'")
+        default: throw argumentError(key, expected: "true or false", found: "'\(s)'")
         }
     }
 
@@ -124,16 +124,16 @@ public struct CellArgs: @unchecked Sendable {
     public func strings(_ key: String) throws -> [String]? {
         guard let n = node(key) else { return nil }
         if let s = n.scalar?.string { return [s] }
-        guard let seq = n.sequence else { throw error(key, expected: "a list such as [a, b]", found: n.kindName) }
+        guard let seq = n.sequence else { throw argumentError(key, expected: "a list such as [a, b]", found: n.kindName) }
         return try seq.map { item in
-            guard let s = item.scalar?.string else { throw error(key, expected: "a list of single values", found: "an item that is \(item.kindName)") }
+            guard let s = item.scalar?.string else { throw argumentError(key, expected: "a list of single values", found: "an item that is \(item.kindName)") }
             return s
         }
     }
 
     public func oneOf(_ key: String, _ choices: [String], default d: String) throws -> String {
         guard let s = try string(key) else { return d }
-        guard choices.contains(s) else { throw error(key, expected: "one of \(choices.joined(separator: ", "))", found: "'\(s)'") }
+        guard choices.contains(s) else { throw argumentError(key, expected: "one of \(choices.joined(separator: ", "))", found: "'\(s)'") }
         return s
     }
 }

@@ -1,4 +1,3 @@
-import CCairo
 import Foundation
 import GlassboxCore
 import GlassboxFigures
@@ -19,8 +18,7 @@ public struct RunDiff: Codable, Equatable, Sendable {
     /// A parameter or an environment value (seed, tool version, BLAS, recipe hash, recipe, title).
     public struct Setting: Codable, Equatable, Sendable {
         public var name: String
-        /// "parameter" or "environment".
-        public var kind: String
+        public var kind: SettingKind
         public var a: String?
         public var b: String?
         public var changed: Bool
@@ -28,8 +26,7 @@ public struct RunDiff: Codable, Equatable, Sendable {
     public struct Metric: Codable, Equatable, Sendable {
         public var name: String
         public var label: String
-        /// "higher" or "lower" is better.
-        public var direction: String
+        public var direction: MetricDirection
         public var a: Double?
         public var b: Double?
         public var displayA: String?
@@ -38,8 +35,7 @@ public struct RunDiff: Codable, Equatable, Sendable {
         public var delta: Double?
         /// (b − a) / |a|, absent when a is 0.
         public var relativeDelta: Double?
-        /// "better", "worse", "same" (|Δ| ≤ tolerance), "changed" (not comparable, e.g. NaN), "added" or "removed".
-        public var status: String
+        public var status: MetricStatus
     }
     public struct TableCell: Codable, Equatable, Sendable {
         public var a: String?
@@ -49,8 +45,7 @@ public struct RunDiff: Codable, Equatable, Sendable {
     public struct Table: Codable, Equatable, Sendable {
         public var label: String
         public var caption: String?
-        /// "same", "changed", "added" or "removed".
-        public var status: String
+        public var status: EntryStatus
         public var columns: [TableCell]
         public var rows: [[TableCell]]
         /// Header and body cells that differ.
@@ -59,8 +54,7 @@ public struct RunDiff: Codable, Equatable, Sendable {
     public struct Figure: Codable, Equatable, Sendable {
         public var label: String
         public var caption: String?
-        /// "identical" (same bytes), "changed", "added" or "removed".
-        public var status: String
+        public var status: FigureStatus
         public var sha256A: String?
         public var sha256B: String?
         /// Pixels that differ in any channel (figures present in both runs).
@@ -81,8 +75,8 @@ public struct RunDiff: Codable, Equatable, Sendable {
         public var step: String
         public var indexA: Int?
         public var indexB: Int?
-        /// "same" (same cache key), "changed", "added" or "removed".
-        public var status: String
+        /// Same cache key → same.
+        public var status: EntryStatus
         public var secondsA: Double?
         public var secondsB: Double?
     }
@@ -108,6 +102,16 @@ public struct RunDiff: Codable, Equatable, Sendable {
     public var tables: [Table]
     public var figures: [Figure]
     public var cells: [Cell]
+}
+
+public extension RunDiff {
+    enum SettingKind: String, Codable, Sendable, StringLiteralEnum { case parameter, environment }
+    /// better / worse by the metric's direction, same (|Δ| ≤ tolerance), changed (not comparable, e.g. NaN), added, removed.
+    enum MetricStatus: String, Codable, Sendable, StringLiteralEnum { case better, worse, same, changed, added, removed }
+    /// Tables and cells: same, changed, added, removed.
+    enum EntryStatus: String, Codable, Sendable, StringLiteralEnum { case same, changed, added, removed }
+    /// identical (same bytes), changed, added, removed.
+    enum FigureStatus: String, Codable, Sendable, StringLiteralEnum { case identical, changed, added, removed }
 }
 
 /// Where `RunDiff.compare` writes figure images: `directory` on disk, named in the diff as `href/<file>`.
@@ -144,12 +148,12 @@ extension RunDiff {
         let pa = Dictionary(ma.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x })
         let pb = Dictionary(mb.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { x, _ in x })
         for name in ordered(ma.parameters.map(\.name), mb.parameters.map(\.name)) {
-            settings.append(Setting(name: name, kind: "parameter", a: pa[name], b: pb[name], changed: pa[name] != pb[name]))
+            settings.append(Setting(name: name, kind: .parameter, a: pa[name], b: pb[name], changed: pa[name] != pb[name]))
         }
         for (name, x, y) in [("seed", "\(ma.seed)", "\(mb.seed)"), ("tool version", ma.toolVersion, mb.toolVersion),
                              ("BLAS", ma.blas, mb.blas), ("recipe SHA-256", ma.recipeSHA256, mb.recipeSHA256),
                              ("recipe", ma.recipe, mb.recipe), ("title", ma.title, mb.title)] {
-            settings.append(Setting(name: name, kind: "environment", a: x, b: y, changed: x != y))
+            settings.append(Setting(name: name, kind: .environment, a: x, b: y, changed: x != y))
         }
         d.settings = settings.filter(\.changed) + settings.filter { !$0.changed }
 
@@ -181,7 +185,7 @@ extension RunDiff {
         let byB = Dictionary(cellsB.map { ($0.id, $0.cell) }, uniquingKeysWith: { x, _ in x })
         for id in ordered(cellsA.map(\.id), cellsB.map(\.id)) {
             let x = byA[id], y = byB[id]
-            let status = x == nil ? "added" : y == nil ? "removed" : x!.key == y!.key ? "same" : "changed"
+            let status: EntryStatus = x == nil ? .added : y == nil ? .removed : x!.key == y!.key ? .same : .changed
             d.cells.append(Cell(id: id, step: (x ?? y)!.step, indexA: x?.index, indexB: y?.index, status: status,
                                 secondsA: x?.seconds, secondsB: y?.seconds))
         }
@@ -190,23 +194,23 @@ extension RunDiff {
         s.settingsChanged = d.settings.filter(\.changed).count
         for m in d.metrics {
             switch m.status {
-            case "better": s.metricsBetter += 1
-            case "worse": s.metricsWorse += 1
-            case "same": s.metricsSame += 1
-            case "added": s.metricsAdded += 1
-            case "removed": s.metricsRemoved += 1
+            case .better: s.metricsBetter += 1
+            case .worse: s.metricsWorse += 1
+            case .same: s.metricsSame += 1
+            case .added: s.metricsAdded += 1
+            case .removed: s.metricsRemoved += 1
             default: s.metricsChanged += 1
             }
         }
-        s.tablesChanged = d.tables.filter { $0.status == "changed" }.count
-        s.tablesAdded = d.tables.filter { $0.status == "added" }.count
-        s.tablesRemoved = d.tables.filter { $0.status == "removed" }.count
-        s.figuresChanged = d.figures.filter { $0.status == "changed" }.count
-        s.figuresAdded = d.figures.filter { $0.status == "added" }.count
-        s.figuresRemoved = d.figures.filter { $0.status == "removed" }.count
-        s.cellsChanged = d.cells.filter { $0.status == "changed" }.count
-        s.cellsAdded = d.cells.filter { $0.status == "added" }.count
-        s.cellsRemoved = d.cells.filter { $0.status == "removed" }.count
+        s.tablesChanged = d.tables.filter { $0.status == .changed }.count
+        s.tablesAdded = d.tables.filter { $0.status == .added }.count
+        s.tablesRemoved = d.tables.filter { $0.status == .removed }.count
+        s.figuresChanged = d.figures.filter { $0.status == .changed }.count
+        s.figuresAdded = d.figures.filter { $0.status == .added }.count
+        s.figuresRemoved = d.figures.filter { $0.status == .removed }.count
+        s.cellsChanged = d.cells.filter { $0.status == .changed }.count
+        s.cellsAdded = d.cells.filter { $0.status == .added }.count
+        s.cellsRemoved = d.cells.filter { $0.status == .removed }.count
         s.identical = s.settingsChanged + s.metricsBetter + s.metricsWorse + s.metricsChanged + s.metricsAdded + s.metricsRemoved
             + s.tablesChanged + s.tablesAdded + s.tablesRemoved + s.figuresChanged + s.figuresAdded + s.figuresRemoved
             + s.cellsChanged + s.cellsAdded + s.cellsRemoved == 0
@@ -224,19 +228,19 @@ extension RunDiff {
     static func compareMetric(_ x: MetricCard?, _ y: MetricCard?, tolerance: Double) -> Metric {
         let m = (y ?? x)!
         var r = Metric(name: m.name, label: m.label, direction: m.direction, a: x?.value, b: y?.value,
-                       displayA: x?.display, displayB: y?.display, delta: nil, relativeDelta: nil, status: "")
+                       displayA: x?.display, displayB: y?.display, delta: nil, relativeDelta: nil, status: .same)
         guard let va = x?.value, let vb = y?.value else {
-            r.status = x == nil ? "added" : "removed"
+            r.status = x == nil ? .added : .removed
             return r
         }
         guard va.isFinite, vb.isFinite else {
-            r.status = (va.isNaN && vb.isNaN) || va == vb ? "same" : "changed"
+            r.status = (va.isNaN && vb.isNaN) || va == vb ? .same : .changed
             return r
         }
         let delta = vb - va
         r.delta = delta
         r.relativeDelta = va == 0 ? nil : delta / abs(va)
-        if abs(delta) <= tolerance { r.status = "same" } else { r.status = (delta > 0) == (m.direction == "higher") ? "better" : "worse" }
+        if abs(delta) <= tolerance { r.status = .same } else { r.status = (delta > 0) == (m.direction == .higher) ? .better : .worse }
         return r
     }
 
@@ -255,7 +259,7 @@ extension RunDiff {
                   y.flatMap { i < $0.rows.count ? $0.rows[i] : nil } ?? (y == nil ? nil : []))
         }
         let changed = columns.filter(\.changed).count + rows.reduce(0) { $0 + $1.filter(\.changed).count }
-        let status = x == nil ? "added" : y == nil ? "removed" : changed > 0 ? "changed" : "same"
+        let status: EntryStatus = x == nil ? .added : y == nil ? .removed : changed > 0 ? .changed : .same
         return Table(label: (y ?? x)!.label, caption: (y ?? x)!.caption, status: status, columns: columns, rows: rows, changedCells: changed)
     }
 
@@ -263,7 +267,7 @@ extension RunDiff {
                               images: DiffImageOutput?) throws -> Figure {
         let dataA = try a.map { try Files.read($0.1.file($0.0.file)) }
         let dataB = try b.map { try Files.read($0.1.file($0.0.file)) }
-        var f = Figure(label: label, caption: (b?.0 ?? a?.0)?.caption, status: "",
+        var f = Figure(label: label, caption: (b?.0 ?? a?.0)?.caption, status: .changed,
                        sha256A: dataA.map { SHA256.hex($0) }, sha256B: dataB.map { SHA256.hex($0) })
         func copy(_ data: Data, _ suffix: String) throws -> String? {
             guard let images else { return nil }
@@ -271,17 +275,17 @@ extension RunDiff {
             return "\(images.href)/\(label)-\(suffix).png"
         }
         guard let dataA, let dataB, let a, let b else {
-            f.status = dataA == nil ? "added" : "removed"
+            f.status = dataA == nil ? .added : .removed
             if let dataB { f.imageB = try copy(dataB, "b") }
             if let dataA { f.imageA = try copy(dataA, "a") }
             return f
         }
         if dataA == dataB {
-            f.status = "identical"
+            f.status = .identical
             f.changedPixels = 0; f.totalPixels = b.0.width * b.0.height; f.changedShare = 0; f.maxChannelDelta = 0; f.sizesMatch = true
             return f
         }
-        f.status = "changed"
+        f.status = .changed
         let rasterA: RasterImage, rasterB: RasterImage
         do { rasterA = try RasterImage(png: dataA) } catch {
             throw GlassboxError.badFile(path: a.1.file(a.0.file), field: "PNG", expected: "a PNG image", found: "\(error)")
@@ -289,7 +293,7 @@ extension RunDiff {
         do { rasterB = try RasterImage(png: dataB) } catch {
             throw GlassboxError.badFile(path: b.1.file(b.0.file), field: "PNG", expected: "a PNG image", found: "\(error)")
         }
-        let (stats, png) = try PixelDiffImage.make(rasterA, rasterB)
+        let (stats, png) = try DifferenceMap.make(rasterA, rasterB)
         f.changedPixels = stats.differingPixels; f.totalPixels = stats.totalPixels
         f.changedShare = stats.differingShare; f.maxChannelDelta = stats.maxChannelDelta; f.sizesMatch = stats.sizesMatch
         f.imageA = try copy(dataA, "a")
@@ -305,81 +309,6 @@ extension RunDiff {
             counts[c.step, default: 0] += 1
             return ("\(c.step)#\(counts[c.step]!)", c)
         }
-    }
-}
-
-/// The pixel difference of two images as an image: transparent (all four bytes 0) where the pixels are equal,
-/// opaque orange→dark red (by the largest channel difference) where they differ. Images of different sizes are
-/// compared over the union; a pixel inside only one of them counts as fully different.
-public enum PixelDiffImage {
-    /// Counts over the union of both images; `sizesMatch` false when they differ in size.
-    public struct Stats: Equatable, Sendable {
-        public var differingPixels: Int
-        public var totalPixels: Int
-        public var maxChannelDelta: Int
-        public var sizesMatch: Bool
-        public var differingShare: Double { totalPixels == 0 ? 0 : Double(differingPixels) / Double(totalPixels) }
-    }
-
-    public static func make(_ a: RasterImage, _ b: RasterImage) throws -> (Stats, Data) {
-        let w = max(a.width, b.width), h = max(a.height, b.height)
-        var argb = [UInt32](repeating: 0, count: w * h)
-        var changed = 0, worst = 0, total = 0
-        for y in 0..<h {
-            for x in 0..<w {
-                let inA = x < a.width && y < a.height, inB = x < b.width && y < b.height
-                guard inA || inB else { continue }
-                total += 1
-                var delta = 255
-                if inA && inB {
-                    let oa = (y * a.width + x) * 4, ob = (y * b.width + x) * 4
-                    delta = 0
-                    for c in 0..<4 { delta = max(delta, abs(Int(a.rgba[oa + c]) - Int(b.rgba[ob + c]))) }
-                }
-                worst = max(worst, delta)
-                guard delta > 0 else { continue }
-                changed += 1
-                let t = 0.3 + 0.7 * Double(delta) / 255   // small changes stay visible
-                let r = 1.0 - 0.45 * t, g = 0.75 * (1 - t), bl = 0.1 * (1 - t)
-                argb[y * w + x] = 0xFF00_0000 | UInt32((r * 255).rounded()) << 16 | UInt32((g * 255).rounded()) << 8 | UInt32((bl * 255).rounded())
-            }
-        }
-        let stats = Stats(differingPixels: changed, totalPixels: total, maxChannelDelta: worst,
-                                    sizesMatch: a.width == b.width && a.height == b.height)
-        return (stats, try png(width: w, height: h, argb: argb))
-    }
-
-    /// Encodes premultiplied ARGB32 pixels (row-major) as a PNG with cairo.
-    static func png(width: Int, height: Int, argb: [UInt32]) throws -> Data {
-        guard width > 0, height > 0 else { throw GlassboxError.message("an empty image has no pixel difference map") }
-        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width), Int32(height)),
-              cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
-            throw GlassboxError.message("cairo could not create a \(width)×\(height) image")
-        }
-        defer { cairo_surface_destroy(surface) }
-        cairo_surface_flush(surface)
-        let stride = Int(cairo_image_surface_get_stride(surface))
-        guard let base = cairo_image_surface_get_data(surface) else { throw GlassboxError.message("cairo gave no pixel memory") }
-        for y in 0..<height {
-            let row = UnsafeMutableRawPointer(base + y * stride)
-            for x in 0..<width { row.storeBytes(of: argb[y * width + x], toByteOffset: x * 4, as: UInt32.self) }
-        }
-        cairo_surface_mark_dirty(surface)
-        final class Sink { var bytes: [UInt8] = [] }
-        let sink = Sink()
-        let write: cairo_write_func_t = { closure, data, length in
-            guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
-            let s = Unmanaged<Sink>.fromOpaque(closure).takeUnretainedValue()
-            s.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-            return CAIRO_STATUS_SUCCESS
-        }
-        let status = withExtendedLifetime(sink) {
-            cairo_surface_write_to_png_stream(surface, write, Unmanaged.passUnretained(sink).toOpaque())
-        }
-        guard status == CAIRO_STATUS_SUCCESS else {
-            throw GlassboxError.message("cairo could not encode the difference image: \(String(cString: cairo_status_to_string(status)))")
-        }
-        return Data(sink.bytes)
     }
 }
 
@@ -411,7 +340,7 @@ public struct DiffGate: Equatable, Sendable {
                 continue
             }
             if !b.isFinite && a.isFinite { out.append("\(g.metric): \(b) (was \(a))"); continue }
-            let worsening = m.direction == "higher" ? a - b : b - a
+            let worsening = m.direction == .higher ? a - b : b - a
             if worsening > g.tolerance {
                 out.append("\(g.metric): worse by \(DiffFormat.number(worsening)) (\(DiffFormat.number(a)) → \(DiffFormat.number(b))), more than the tolerance \(DiffFormat.number(g.tolerance))")
             }
@@ -446,5 +375,5 @@ enum DiffFormat {
     static func metricValue(_ display: String?, _ v: Double?) -> String {
         display ?? v.map(number) ?? ""
     }
-    static func arrow(_ direction: String) -> String { direction == "higher" ? "↑" : "↓" }
+    static func arrow(_ direction: MetricDirection) -> String { direction.arrow }
 }

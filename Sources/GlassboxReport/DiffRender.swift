@@ -1,4 +1,5 @@
 import Foundation
+import GlassboxTemplates
 import GlassboxCore
 import Mustache
 
@@ -72,7 +73,7 @@ extension RunDiff {
             for m in metrics {
                 out += "| \(esc(m.label)) \(DiffFormat.arrow(m.direction)) | \(esc(DiffFormat.metricValue(m.displayA, m.a))) | "
                 out += "\(esc(DiffFormat.metricValue(m.displayB, m.b))) | \(DiffFormat.signed(m.delta)) | \(esc(DiffFormat.percent(m.relativeDelta))) | "
-                out += "\(m.status == "better" || m.status == "worse" ? "**\(m.status)**" : m.status) |\n"
+                out += "\(m.status == .better || m.status == .worse ? "**\(m.status.rawValue)**" : m.status.rawValue) |\n"
             }
             out += "\n"
         }
@@ -80,9 +81,9 @@ extension RunDiff {
         out += "### Tables\n\n"
         if tables.isEmpty { out += "No tables.\n\n" }
         for t in tables {
-            out += "**\(esc(t.label))**\(t.caption.map { ": " + esc($0) } ?? "") · \(t.status)"
-            out += t.status == "changed" ? " (\(t.changedCells) cells)\n\n" : "\n\n"
-            guard t.status == "changed", !t.columns.isEmpty else { continue }
+            out += "**\(esc(t.label))**\(t.caption.map { ": " + esc($0) } ?? "") · \(t.status.rawValue)"
+            out += t.status == .changed ? " (\(t.changedCells) cells)\n\n" : "\n\n"
+            guard t.status == .changed, !t.columns.isEmpty else { continue }
             func cell(_ c: TableCell) -> String {
                 c.changed ? "**\(esc(c.a ?? "∅")) → \(esc(c.b ?? "∅"))**" : esc(c.b ?? c.a)
             }
@@ -103,7 +104,7 @@ extension RunDiff {
             out += "| Figure | Status | Changed pixels | Difference |\n|---|---|---:|---|\n"
             for f in figures {
                 let image = f.diffImage.map { "![difference of \(esc(f.label))](\($0))" } ?? ""
-                out += "| \(esc(f.label)) | \(f.status) | \(DiffFormat.share(f)) | \(image) |\n"
+                out += "| \(esc(f.label)) | \(f.status.rawValue) | \(DiffFormat.share(f)) | \(image) |\n"
             }
             out += "\n"
         }
@@ -114,7 +115,7 @@ extension RunDiff {
         } else {
             out += "| Cell | Step | A | B | Status |\n|---|---|---:|---:|---|\n"
             for c in cells {
-                out += "| \(esc(c.id)) | \(esc(c.step)) | \(DiffFormat.seconds(c.secondsA)) | \(DiffFormat.seconds(c.secondsB)) | \(c.status) |\n"
+                out += "| \(esc(c.id)) | \(esc(c.step)) | \(DiffFormat.seconds(c.secondsA)) | \(DiffFormat.seconds(c.secondsB)) | \(c.status.rawValue) |\n"
             }
         }
         return out
@@ -168,22 +169,22 @@ extension RunDiff {
             "hiddenSettings": settings.count - shown.count, "hasHidden": settings.count > shown.count,
             "metrics": metrics.map { m in
                 ["label": m.label, "name": m.name, "arrow": DiffFormat.arrow(m.direction),
-                 "better": m.direction == "higher" ? "higher is better" : "lower is better",
+                 "better": m.direction.phrase,
                  "a": DiffFormat.metricValue(m.displayA, m.a), "b": DiffFormat.metricValue(m.displayB, m.b),
                  "delta": DiffFormat.signed(m.delta), "relative": DiffFormat.percent(m.relativeDelta),
-                 "status": m.status, "class": statusClass(m.status)] as [String: Any]
+                 "status": m.status.rawValue, "class": statusClass(m.status.rawValue)] as [String: Any]
             },
             "hasMetrics": !metrics.isEmpty,
             "tables": tables.map { t in
-                ["label": t.label, "caption": t.caption ?? "", "hasCaption": t.caption != nil, "status": t.status,
-                 "class": statusClass(t.status), "changedCells": t.changedCells, "show": t.status == "changed",
+                ["label": t.label, "caption": t.caption ?? "", "hasCaption": t.caption != nil, "status": t.status.rawValue,
+                 "class": statusClass(t.status.rawValue), "changedCells": t.changedCells, "show": t.status == .changed,
                  "columns": t.columns.map { cellContext($0) },
                  "rows": t.rows.map { ["cells": $0.map { cellContext($0) }] }] as [String: Any]
             },
             "hasTables": !tables.isEmpty,
             "figures": figures.map { f in
-                ["label": f.label, "caption": f.caption ?? "", "hasCaption": f.caption != nil, "status": f.status,
-                 "class": statusClass(f.status), "share": DiffFormat.share(f), "hasShare": f.changedPixels != nil,
+                ["label": f.label, "caption": f.caption ?? "", "hasCaption": f.caption != nil, "status": f.status.rawValue,
+                 "class": statusClass(f.status.rawValue), "share": DiffFormat.share(f), "hasShare": f.changedPixels != nil,
                  "imageA": f.imageA ?? "", "hasImageA": f.imageA != nil, "imageB": f.imageB ?? "", "hasImageB": f.imageB != nil,
                  "diffImage": f.diffImage ?? "", "hasDiffImage": f.diffImage != nil,
                  "maxDelta": f.maxChannelDelta.map { "\($0)" } ?? "", "hasMaxDelta": (f.maxChannelDelta ?? 0) > 0, "sizesDiffer": f.sizesMatch == false] as [String: Any]
@@ -191,7 +192,7 @@ extension RunDiff {
             "hasFigures": !figures.isEmpty,
             "cells": cells.map { c in
                 ["id": c.id, "step": c.step, "a": DiffFormat.seconds(c.secondsA), "b": DiffFormat.seconds(c.secondsB),
-                 "status": c.status, "class": statusClass(c.status)] as [String: Any]
+                 "status": c.status.rawValue, "class": statusClass(c.status.rawValue)] as [String: Any]
             },
             "hasCells": !cells.isEmpty,
         ]
@@ -237,8 +238,8 @@ struct DiffTemplates {
     var css: String
 
     static func load() throws -> DiffTemplates {
-        guard let dir = Templates.builtInFolder() else {
-            throw GlassboxError.missingFile(path: "Glassbox_GlassboxReport.resources/Templates",
+        guard let dir = TemplateFolder.builtIn(holding: ["diff.mustache", "site.mustache", "style.css", "diff.css"]) else {
+            throw GlassboxError.missingFile(path: "\(TemplateFolder.bundleName).resources",
                                             hint: "the report templates were not found beside the executable")
         }
         func text(_ name: String) throws -> String {

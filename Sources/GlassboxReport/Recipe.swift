@@ -314,8 +314,8 @@ public struct RecipeCell: Sendable {
 }
 
 /// Errors located in a recipe: "path:line: field: expected …, found …".
-enum RecipeError {
-    static func at(_ path: String, line: Int, _ field: String, expected: String, found: String) -> GlassboxError {
+public enum RecipeError {
+    public static func at(_ path: String, line: Int, _ field: String, expected: String, found: String) -> GlassboxError {
         .badFile(path: "\(path):\(line)", field: field, expected: expected, found: found)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GlassboxCore
+import GlassboxTemplates
 import Mustache
 
 /// `run.json`: what a run was (recipe, parameters, seed, versions) and what it found (metrics, tables, figures).
@@ -64,7 +65,7 @@ struct ReportWriter {
         self.recipe = recipe; self.runID = runID; self.records = records; self.runDirectory = runDirectory; self.templates = templates
         var f = 0, t = 0
         for r in records where r.cell.options.output {
-            for o in r.result.outputs {
+            for o in r.outputs {
                 switch o {
                 case let .figure(fig): f += 1; numbers[fig.label] = ("Figure", f)
                 case let .table(tab): t += 1; numbers[tab.label] = ("Table", t)
@@ -77,7 +78,7 @@ struct ReportWriter {
     func manifest(defaultSeed: UInt64) -> RunManifest {
         var metrics: [MetricCard] = [], tables: [RunManifest.TableEntry] = [], figures: [RunManifest.FigureEntry] = []
         for r in records {
-            for o in r.result.outputs {
+            for o in r.outputs {
                 switch o {
                 case let .metrics(m): metrics += m
                 case .table where !r.cell.options.output, .figure where !r.cell.options.output: break
@@ -122,7 +123,7 @@ struct ReportWriter {
             case let .cell(c):
                 guard let r = cellsByIndex[c.index] else { continue }
                 var outputs: [[String: Any]] = []
-                for o in r.result.outputs where c.options.output {
+                for o in r.outputs where c.options.output {
                     switch o {
                     case let .text(t): outputs.append(["text": t])
                     case let .figure(f):
@@ -145,8 +146,7 @@ struct ReportWriter {
                                                   "header": header, "rows": rows] as [String: Any]])
                     case let .metrics(m):
                         outputs.append(["metrics": ["cards": m.map { ["label": $0.label, "display": $0.display,
-                                                                       "better": $0.direction == "higher" ? "higher is better" : "lower is better",
-                                                                       "arrow": $0.direction == "higher" ? "↑" : "↓"] as [String: Any] }]])
+                                                                       "better": $0.direction.phrase, "arrow": $0.direction.arrow] as [String: Any] }]])
                     }
                 }
                 blocks.append(["cell": true, "id": "cell-\(c.index)", "number": c.index, "step": r.step, "line": c.line,
@@ -235,23 +235,11 @@ struct Templates {
 
     static let files = ["report.mustache", "index.mustache", "style.css"]
 
-    /// Where the built-in templates are: the resource bundle beside the executable (release/debug builds and
-    /// test bundles), else the source folder this file was compiled from (a build moved elsewhere still finds
-    /// them through `--templates`).
-    static func builtInFolder() -> String? {
-        var candidates: [String] = []
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        for base in [exe, Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            candidates.append(base.appendingPathComponent("Glassbox_GlassboxReport.resources/Templates").path)
-            candidates.append(base.appendingPathComponent("Glassbox_GlassboxReport.bundle/Contents/Resources/Templates").path)
-        }
-        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Templates").path)
-        return candidates.first { dir in files.allSatisfy { FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent($0)) } }
-    }
+    static func builtInFolder() -> String? { TemplateFolder.builtIn(holding: files) }
 
     static func load(override: String?) throws -> Templates {
         guard let dir = override ?? builtInFolder() else {
-            throw GlassboxError.missingFile(path: "Glassbox_GlassboxReport.resources/Templates",
+            throw GlassboxError.missingFile(path: "\(TemplateFolder.bundleName).resources",
                                             hint: "the report templates were not found beside the executable; pass --templates DIR")
         }
         func text(_ name: String) throws -> String {

@@ -33,14 +33,11 @@ public struct RunFolder: Sendable {
         return folder
     }
 
-    /// The contract: safe labels, directions "higher"/"lower", figure files inside the folder that exist.
+    /// The contract (directions "higher"/"lower" are checked while decoding): safe labels, figure files inside the folder that exist.
     func validate() throws {
         let m = manifest
         func bad(_ field: String, _ expected: String, _ found: String) -> GlassboxError {
             .badFile(path: manifestPath, field: field, expected: expected, found: found)
-        }
-        for (i, metric) in m.metrics.enumerated() where metric.direction != "higher" && metric.direction != "lower" {
-            throw bad("metrics[\(i)].direction", "\"higher\" or \"lower\"", "\"\(metric.direction)\"")
         }
         var labels = Set<String>()
         for (i, f) in m.figures.enumerated() {
@@ -106,6 +103,10 @@ public enum ManifestDecoding {
                 throw GlassboxError.badFile(path: path, field: field(ctx.codingPath), expected: "a \(name(t))", found: "another type")
             case let .valueNotFound(t, ctx):
                 throw GlassboxError.badFile(path: path, field: field(ctx.codingPath), expected: "a \(name(t))", found: "null")
+            case let .dataCorrupted(ctx) where ctx.debugDescription.hasPrefix("expected ") && ctx.debugDescription.contains(", found "):
+                // A value a type refused itself (e.g. a metric direction): its own "expected …, found …".
+                let parts = ctx.debugDescription.dropFirst("expected ".count).components(separatedBy: ", found ")
+                throw GlassboxError.badFile(path: path, field: field(ctx.codingPath), expected: parts[0], found: parts.dropFirst().joined(separator: ", found "))
             case let .dataCorrupted(ctx):
                 throw GlassboxError.badFile(path: path, field: ctx.codingPath.isEmpty ? "JSON" : field(ctx.codingPath),
                                             expected: "valid JSON", found: ctx.debugDescription)

@@ -1,8 +1,5 @@
 import Foundation
 import GlassboxCore
-import GlassboxData
-import GlassboxFigures
-import GlassboxNN
 
 /// How to run a recipe.
 public struct RunOptions: Sendable {
@@ -46,20 +43,37 @@ struct CellRecord {
     var cell: RecipeCell
     var step: String
     var key: String
-    var result: CellResult
+    var outputs: [CellOutput]
     var directory: String
     var executed: Bool
     var seconds: Double
 }
 
-/// Executes a recipe's cells in order against a workspace, with a per-cell cache, and writes the run folder.
-public enum Runner {
-    public static let cacheFormat = "glassbox-cell-cache 1"
+/// Where a run writes: the run folder, its cell cache and the site it belongs to.
+struct RunPaths {
+    var site: String
+    var runID: String
+    var run: String
+    var cells: String
+    var figures: String { (run as NSString).appendingPathComponent("figures") }
 
-    public static func run(recipe path: String, options: RunOptions = RunOptions()) throws -> RunSummary {
+    init(_ recipe: Recipe, options: RunOptions, defaultSeed: UInt64) {
+        site = options.siteRoot ?? (((recipe.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("site"))
+        runID = Runner.runID(recipe, defaultSeed: defaultSeed)
+        run = options.outputDirectory ?? ((site as NSString).appendingPathComponent(recipe.name) as NSString).appendingPathComponent(runID)
+        cells = (run as NSString).appendingPathComponent("cells")
+    }
+}
+
+/// Executes a recipe's cells in order through a session (the steps and their workspace), with a per-cell cache,
+/// and writes the run folder.
+public enum Runner {
+    public static let cacheFormat = "glassbox-cell-cache 2"
+
+    public static func run<S: RecipeSession>(recipe path: String, options: RunOptions = RunOptions(), session: S) throws -> RunSummary {
         var recipe = try Recipe.load(path)
         try recipe.override(options.parameters)
-        return try run(recipe, options: options)
+        return try run(recipe, options: options, session: session)
     }
 
     /// Run id from the parameters: `default` when nothing is overridden, else `name-value_…` of the changed ones.
@@ -73,100 +87,38 @@ public enum Runner {
         return id.count > 100 ? String(id.prefix(60)) + "-" + String(SHA256.hex(id).prefix(12)) : id
     }
 
-    public static func run(_ recipe: Recipe, options: RunOptions) throws -> RunSummary {
-        let fm = FileManager.default
+    public static func run<S: RecipeSession>(_ recipe: Recipe, options: RunOptions, session: S) throws -> RunSummary {
         ProgressBar.quiet = options.quiet
         let defaultSeed = try Recipe.load(recipe.path).seed
-        let site = options.siteRoot ?? (((recipe.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("site"))
-        let runID = runID(recipe, defaultSeed: defaultSeed)
-        let runDir = options.outputDirectory ?? ((site as NSString).appendingPathComponent(recipe.name) as NSString).appendingPathComponent(runID)
-        let cellsDir = (runDir as NSString).appendingPathComponent("cells")
-        try fm.createDirectory(atPath: cellsDir, withIntermediateDirectories: true)
+        let paths = RunPaths(recipe, options: options, defaultSeed: defaultSeed)
+        try FileManager.default.createDirectory(atPath: paths.cells, withIntermediateDirectories: true)
         let templates = try Templates.load(override: options.templateDirectory)
         try checkReferences(recipe)
 
-        let parameters = recipe.parameterValues
-        let ws = Workspace()
-        var producers: [WorkspaceName: String] = [:]
-        var records: [CellRecord] = []
-        var stats = RunStatistics()
-        var fileHashes: [String: String] = [:]
-        func note(_ s: String) { if !options.quiet { logInfo(s) } }
+        var execution = CellExecution(recipe: recipe, options: options, paths: paths, session: session)
+        for cell in recipe.cells { try execution.perform(cell) }
+        let records = execution.records
 
-        for cell in recipe.cells {
-            let args = try CellArgs(cell: cell, path: recipe.path, parameters: parameters)
-            guard let step = StepRegistry.step(named: args.step) else {
-                throw RecipeError.at(recipe.path, line: args.line(of: "step"), "cell \(cell.index) 'step'",
-                                     expected: "one of \(StepRegistry.names.joined(separator: ", "))", found: "'\(args.step)'")
-            }
-            func located(_ body: () throws -> CellResult) throws -> CellResult {
-                do { return try body() } catch { throw cellError(recipe, cell, step.name, error) }
-            }
-            var ctx = CellContext(recipe: recipe, cell: cell, args: args, seed: recipe.seed, directory: "", dataDirectory: options.dataDirectory,
-                                  quiet: options.quiet)
-            let inputs: StepInputs
-            do { inputs = try step.inputs(ctx, ws) } catch { throw cellError(recipe, cell, step.name, error) }
-
-            // The key: cell text and options, upstream keys, input file hashes, seed, tool version, BLAS build.
-            var lines = [cacheFormat, "tool \(GlassboxVersion.string)", "blas \(BLAS.configuration)", "seed \(recipe.seed)",
-                         "step \(step.name)", "label \(cell.options.label ?? "")", "caption \(cell.options.caption ?? "")",
-                         "echo \(cell.options.echo)", "cache \(cell.options.cache)", "body", args.resolvedBody, "inputs"]
-            for n in Set(inputs.names).sorted(by: { $0.description < $1.description }) {
-                guard let key = producers[n] else {
-                    throw RecipeError.at(recipe.path, line: cell.line, "cell \(cell.index) (\(step.name))",
-                                         expected: "an earlier cell that makes \(n)", found: "none")
-                }
-                lines.append("\(n.kind.rawValue):\(n.name)=\(key)")
-            }
-            for f in inputs.files.sorted() {
-                if fileHashes[f] == nil { fileHashes[f] = try SHA256.hex(fileAt: f) }
-                lines.append("file \((f as NSString).lastPathComponent)=\(fileHashes[f]!)")
-            }
-            let key = SHA256.hex(lines.joined(separator: "\n"))
-            let cellDir = (cellsDir as NSString).appendingPathComponent(key)
-            let resultPath = (cellDir as NSString).appendingPathComponent("result.json")
-
-            let start = Date()
-            var result: CellResult
-            var executed = true
-            if cell.options.cache, !options.refresh, fm.fileExists(atPath: resultPath),
-               let cached = try? ReportJSON.decode(CellResult.self, from: Files.read(resultPath), path: resultPath) {
-                result = cached
-                executed = false
-                for p in result.produced { ws.add(p, directory: cellDir) }
-                stats.restored.append(cell.index)
-                note("cell \(cell.index) (\(step.name)): restored from cache")
-            } else {
-                note("cell \(cell.index) (\(step.name), line \(cell.line)): running")
-                let staging = (cellsDir as NSString).appendingPathComponent(".tmp-\(key)")
-                try? fm.removeItem(atPath: staging)
-                try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
-                ctx = CellContext(recipe: recipe, cell: cell, args: args, seed: recipe.seed, directory: staging,
-                                  dataDirectory: options.dataDirectory, quiet: options.quiet)
-                let c = ctx
-                result = try located { try step.run(c, ws) }
-                try Files.writeAtomically(try ReportJSON.encode(result), to: (staging as NSString).appendingPathComponent("result.json"))
-                // The finished cell appears under its key in one rename, so a crash never leaves half a cell.
-                try? fm.removeItem(atPath: cellDir)
-                guard rename(staging, cellDir) == 0 else {
-                    throw GlassboxError.badFile(path: cellDir, field: "cell cache", expected: "a writable folder", found: String(cString: strerror(errno)))
-                }
-                // Re-point file-backed entries at the final folder (live objects stay as they are).
-                for p in result.produced where !ws.contains(p.workspaceName) { ws.add(p, directory: cellDir) }
-                stats.executed.append(cell.index)
-            }
-            for p in result.produced { producers[p.workspaceName] = key }
-            records.append(CellRecord(cell: cell, step: step.name, key: key, result: result, directory: cellDir, executed: executed,
-                                      seconds: Date().timeIntervalSince(start)))
+        try copyFigures(records, recipe: recipe, to: paths.figures)
+        removeStaleCells(keeping: Set(records.map(\.key)), in: paths.cells)
+        let summary = try writeReport(recipe, records: records, paths: paths, templates: templates, defaultSeed: defaultSeed, options: options)
+        let stats = execution.statistics
+        if !options.quiet {
+            logInfo("report: \(summary.indexPath) (\(stats.executed.count) cell\(stats.executed.count == 1 ? "" : "s") run, \(stats.restored.count) restored)")
         }
+        return RunSummary(runDirectory: paths.run, indexPath: summary.indexPath, statistics: stats, manifest: summary.manifest,
+                          keys: records.map(\.key))
+    }
 
-        // Figures: copies of the cached PNG and JSON under their labels.
-        let figuresDir = (runDir as NSString).appendingPathComponent("figures")
+    /// Copies each figure's cached PNG and JSON to `figures/<label>.*` (unchanged files are left alone) and removes
+    /// figures no cell makes any more. Labels must be unique across cells.
+    static func copyFigures(_ records: [CellRecord], recipe: Recipe, to figuresDir: String) throws {
+        let fm = FileManager.default
         try fm.createDirectory(atPath: figuresDir, withIntermediateDirectories: true)
         var labels: [String: Int] = [:]
         var wanted: Set<String> = []
         for r in records {
-            for o in r.result.outputs {
+            for o in r.outputs {
                 let label: String
                 switch o {
                 case let .figure(f): label = f.label
@@ -178,47 +130,45 @@ public enum Runner {
                                          found: "'\(label)' (also cell \(other))")
                 }
                 labels[label] = r.cell.index
-                if case let .figure(f) = o {
-                    for (name, target) in [(f.png, "\(f.label).png"), (f.json, "\(f.label).json")] {
-                        let data = try Files.read((r.directory as NSString).appendingPathComponent(name))
-                        let dest = (figuresDir as NSString).appendingPathComponent(target)
-                        if (try? Data(contentsOf: URL(fileURLWithPath: dest))) != data { try Files.writeAtomically(data, to: dest) }
-                        wanted.insert(target)
-                    }
+                guard case let .figure(f) = o else { continue }
+                for (name, target) in [(f.png, "\(f.label).png"), (f.json, "\(f.label).json")] {
+                    let data = try Files.read((r.directory as NSString).appendingPathComponent(name))
+                    let dest = (figuresDir as NSString).appendingPathComponent(target)
+                    if (try? Data(contentsOf: URL(fileURLWithPath: dest))) != data { try Files.writeAtomically(data, to: dest) }
+                    wanted.insert(target)
                 }
             }
         }
         for f in (try? fm.contentsOfDirectory(atPath: figuresDir)) ?? [] where !wanted.contains(f) {
             try? fm.removeItem(atPath: (figuresDir as NSString).appendingPathComponent(f))
         }
-        // Cells no longer in the recipe (and leftovers of interrupted runs) are removed after a complete run.
-        let keys = Set(records.map(\.key))
+    }
+
+    /// Cells no longer in the recipe (and leftovers of interrupted runs) are removed after a complete run.
+    static func removeStaleCells(keeping keys: Set<String>, in cellsDir: String) {
+        let fm = FileManager.default
         for d in (try? fm.contentsOfDirectory(atPath: cellsDir)) ?? [] where !keys.contains(d) {
             try? fm.removeItem(atPath: (cellsDir as NSString).appendingPathComponent(d))
         }
+    }
 
-        let report = try ReportWriter(recipe: recipe, runID: runID, records: records, runDirectory: runDir, templates: templates)
+    /// `run.json`, `index.html` and (for runs inside the site) the site index.
+    static func writeReport(_ recipe: Recipe, records: [CellRecord], paths: RunPaths, templates: Templates, defaultSeed: UInt64,
+                            options: RunOptions) throws -> (indexPath: String, manifest: RunManifest) {
+        let report = try ReportWriter(recipe: recipe, runID: paths.runID, records: records, runDirectory: paths.run, templates: templates)
         let manifest = report.manifest(defaultSeed: defaultSeed)
-        try Files.writeAtomically(try ReportJSON.encode(manifest), to: (runDir as NSString).appendingPathComponent("run.json"))
-        let indexPath = (runDir as NSString).appendingPathComponent("index.html")
+        try Files.writeAtomically(try ReportJSON.encode(manifest), to: (paths.run as NSString).appendingPathComponent("run.json"))
+        let indexPath = (paths.run as NSString).appendingPathComponent("index.html")
         try Files.writeAtomically(Data(try report.html(selfContained: options.selfContained).utf8), to: indexPath)
-        if options.outputDirectory == nil || isInside(runDir, site) {
-            try SiteIndex.write(site: site, templates: templates)
+        if options.outputDirectory == nil || isInside(paths.run, paths.site) {
+            try SiteIndex.write(site: paths.site, templates: templates)
         }
-        note("report: \(indexPath) (\(stats.executed.count) cell\(stats.executed.count == 1 ? "" : "s") run, \(stats.restored.count) restored)")
-        return RunSummary(runDirectory: runDir, indexPath: indexPath, statistics: stats, manifest: manifest, keys: records.map(\.key))
+        return (indexPath, manifest)
     }
 
     static func isInside(_ path: String, _ folder: String) -> Bool {
         let p = URL(fileURLWithPath: path).standardizedFileURL.path, f = URL(fileURLWithPath: folder).standardizedFileURL.path
         return p.hasPrefix(f.hasSuffix("/") ? f : f + "/")
-    }
-
-    /// A cell failure as one line: where the cell is, which step, and the step's own message.
-    static func cellError(_ recipe: Recipe, _ cell: RecipeCell, _ step: String, _ error: Error) -> GlassboxError {
-        let message = (error as? GlassboxError)?.description ?? "\(error)"
-        if message.hasPrefix(recipe.path + ":") { return .message("cell \(cell.index) (\(step)) failed: \(message)") }
-        return .message("\(recipe.path):\(cell.line): cell \(cell.index) (\(step)) failed: \(message)")
     }
 
     /// Every `@fig-x` / `@tbl-x` in the prose must name a cell label; the error gives the recipe line.
@@ -233,38 +183,107 @@ public enum Runner {
     }
 }
 
-/// `@fig-x` and `@tbl-x` references in prose.
-enum CrossReferences {
-    struct Ref { var label: String; var lineOffset: Int; var range: Range<String.Index> }
+/// The cells of one run in order: each is keyed, then restored from its cache folder or run into a staging
+/// folder that becomes `cells/<key>/` in one rename (so a crash never leaves half a cell).
+struct CellExecution<S: RecipeSession> {
+    let recipe: Recipe
+    let options: RunOptions
+    let paths: RunPaths
+    let session: S
+    /// Which cell's key made each workspace name.
+    var producers: [WorkspaceName: String] = [:]
+    var fileHashes: [String: String] = [:]
+    var records: [CellRecord] = []
+    var statistics = RunStatistics()
 
-    static func find(in text: String) -> [Ref] {
-        var refs: [Ref] = []
-        var i = text.startIndex
-        var line = 0
-        while i < text.endIndex {
-            let c = text[i]
-            if c == "\n" { line += 1 }
-            if c == "@", i == text.startIndex || !(text[text.index(before: i)].isLetter || text[text.index(before: i)].isNumber) {
-                let after = text.index(after: i)
-                let rest = text[after...]
-                if rest.hasPrefix("fig-") || rest.hasPrefix("tbl-") {
-                    var end = text.index(after, offsetBy: 4)
-                    while end < text.endIndex, text[end].isLetter || text[end].isNumber || text[end] == "-" || text[end] == "_" {
-                        end = text.index(after: end)
-                    }
-                    // A trailing '-' or '_' is punctuation, not part of the label.
-                    while end > text.index(after, offsetBy: 4), text[text.index(before: end)] == "-" || text[text.index(before: end)] == "_" {
-                        end = text.index(before: end)
-                    }
-                    if end > text.index(after, offsetBy: 4) {
-                        refs.append(Ref(label: String(text[after..<end]), lineOffset: line, range: i..<end))
-                        i = end
-                        continue
-                    }
-                }
-            }
-            i = text.index(after: i)
+    init(recipe: Recipe, options: RunOptions, paths: RunPaths, session: S) {
+        self.recipe = recipe; self.options = options; self.paths = paths; self.session = session
+    }
+
+    func note(_ s: String) { if !options.quiet { logInfo(s) } }
+
+    func context(_ cell: RecipeCell, _ args: CellArgs, directory: String) -> CellContext {
+        CellContext(recipe: recipe, cell: cell, args: args, seed: recipe.seed, directory: directory,
+                    dataDirectory: options.dataDirectory, quiet: options.quiet)
+    }
+
+    /// A step's error, with the cell's place in the recipe.
+    func failure(_ cell: RecipeCell, _ step: String, _ error: Error) -> CellFailure {
+        if let f = error as? CellFailure { return f }
+        return CellFailure(recipe: recipe.path, line: cell.line, cell: cell.index, step: step, underlying: error)
+    }
+
+    mutating func perform(_ cell: RecipeCell) throws {
+        let args = try CellArgs(cell: cell, path: recipe.path, parameters: recipe.parameterValues)
+        guard session.hasStep(args.step) else {
+            throw RecipeError.at(recipe.path, line: args.line(of: "step"), "cell \(cell.index) 'step'",
+                                 expected: "one of \(session.stepNames.joined(separator: ", "))", found: "'\(args.step)'")
         }
-        return refs
+        let inputs: StepInputs
+        do { inputs = try session.inputs(context(cell, args, directory: "")) } catch { throw failure(cell, args.step, error) }
+        let key = try cacheKey(cell, args, inputs)
+        let cellDir = (paths.cells as NSString).appendingPathComponent(key)
+        let start = Date()
+        let result: CellResult<S.Entry>
+        let executed: Bool
+        if let cached = cached(cell, at: cellDir) {
+            do { try session.restore(cached.produced, directory: cellDir) } catch { throw failure(cell, args.step, error) }
+            result = cached
+            executed = false
+            statistics.restored.append(cell.index)
+            note("cell \(cell.index) (\(args.step)): restored from cache")
+        } else {
+            note("cell \(cell.index) (\(args.step), line \(cell.line)): running")
+            result = try execute(cell, args, key: key, into: cellDir)
+            executed = true
+            statistics.executed.append(cell.index)
+        }
+        for p in result.produced { producers[p.workspaceName] = key }
+        records.append(CellRecord(cell: cell, step: args.step, key: key, outputs: result.outputs, directory: cellDir, executed: executed,
+                                  seconds: Date().timeIntervalSince(start)))
+    }
+
+    /// The key: cell text and options, upstream keys, input file hashes, seed, tool version, BLAS build.
+    mutating func cacheKey(_ cell: RecipeCell, _ args: CellArgs, _ inputs: StepInputs) throws -> String {
+        var lines = [Runner.cacheFormat, "tool \(GlassboxVersion.string)", "blas \(BLAS.configuration)", "seed \(recipe.seed)",
+                     "step \(args.step)", "label \(cell.options.label ?? "")", "caption \(cell.options.caption ?? "")",
+                     "echo \(cell.options.echo)", "cache \(cell.options.cache)", "body", args.resolvedBody, "inputs"]
+        for n in Set(inputs.names).sorted(by: { $0.description < $1.description }) {
+            guard let key = producers[n] else {
+                throw RecipeError.at(recipe.path, line: cell.line, "cell \(cell.index) (\(args.step))",
+                                     expected: "an earlier cell that makes \(n)", found: "none")
+            }
+            lines.append("\(n.kind.rawValue):\(n.name)=\(key)")
+        }
+        for f in inputs.files.sorted() {
+            if fileHashes[f] == nil { fileHashes[f] = try SHA256.hex(fileAt: f) }
+            lines.append("file \((f as NSString).lastPathComponent)=\(fileHashes[f]!)")
+        }
+        return SHA256.hex(lines.joined(separator: "\n"))
+    }
+
+    /// The cell's cached result, unless caching is off for it or the run refreshes, or none is readable.
+    func cached(_ cell: RecipeCell, at cellDir: String) -> CellResult<S.Entry>? {
+        let resultPath = (cellDir as NSString).appendingPathComponent("result.json")
+        guard cell.options.cache, !options.refresh, FileManager.default.fileExists(atPath: resultPath),
+              let data = try? Files.read(resultPath) else { return nil }
+        return try? ReportJSON.decode(CellResult<S.Entry>.self, from: data, path: resultPath)
+    }
+
+    /// Runs the cell in a staging folder, stores its result there and renames the folder to `cellDir`.
+    func execute(_ cell: RecipeCell, _ args: CellArgs, key: String, into cellDir: String) throws -> CellResult<S.Entry> {
+        let fm = FileManager.default
+        let staging = (paths.cells as NSString).appendingPathComponent(".tmp-\(key)")
+        try? fm.removeItem(atPath: staging)
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        let result: CellResult<S.Entry>
+        do { result = try session.run(context(cell, args, directory: staging)) } catch { throw failure(cell, args.step, error) }
+        try Files.writeAtomically(try ReportJSON.encode(result), to: (staging as NSString).appendingPathComponent("result.json"))
+        try? fm.removeItem(atPath: cellDir)
+        guard rename(staging, cellDir) == 0 else {
+            throw GlassboxError.badFile(path: cellDir, field: "cell cache", expected: "a writable folder", found: String(cString: strerror(errno)))
+        }
+        do { try session.settle(result.produced, directory: cellDir) } catch { throw failure(cell, args.step, error) }
+        return result
     }
 }

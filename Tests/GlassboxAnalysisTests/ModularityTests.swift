@@ -64,7 +64,7 @@ final class ModularityTests: XCTestCase {
         let a: [Float] = [0, 1, 0, 0,
                           3, 0, 0, 0,
                           0, 0, 0, 2]
-        let (u, s, v) = try BSGC.svd(a, m: 3, n: 4)
+        let (u, s, v) = try LinearAlgebra.svd(a, m: 3, n: 4)
         XCTAssertEqual(s, [3, 2, 1])
         for i in 0..<3 { for j in 0..<4 {
             var r: Float = 0

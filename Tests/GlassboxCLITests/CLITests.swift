@@ -3,25 +3,8 @@ import XCTest
 
 /// Runs the built `glassbox` binary: help everywhere, and bad input as one clear line with a non-zero exit.
 final class CLITests: XCTestCase {
-    /// `.build/<config>/glassbox`, next to the test bundle.
-    var binary: String {
-        let bundle = Bundle(for: CLITests.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
-            .map { $0.appendingPathComponent("glassbox").path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
-
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    var binary: String { GlassboxBinary.path }
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try GlassboxBinary.run(args) }
 
     func testHelpForEveryCommand() throws {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "glassbox binary not built at \(binary)")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import GlassboxTestSupport
 @testable import GlassboxCore
 @testable import GlassboxFigures
 @testable import GlassboxReport
@@ -137,7 +138,7 @@ final class DiffTests: XCTestCase {
         var changed = white
         for y in 5..<7 { for x in 4..<7 { let o = (y * w + x) * 4; changed[o] = 10; changed[o + 1] = 200; changed[o + 2] = 30 } }
         changed[2] = 254
-        let (stats, png) = try PixelDiffImage.make(RasterImage(width: w, height: h, rgba: white), RasterImage(width: w, height: h, rgba: changed))
+        let (stats, png) = try DifferenceMap.make(RasterImage(width: w, height: h, rgba: white), RasterImage(width: w, height: h, rgba: changed))
         XCTAssertEqual(stats.differingPixels, 7)
         XCTAssertEqual(stats.totalPixels, w * h)
         XCTAssertEqual(stats.maxChannelDelta, 245)
@@ -157,12 +158,12 @@ final class DiffTests: XCTestCase {
         // The bigger change is drawn darker than the 1-level one.
         XCTAssertLessThan(Int(map.pixel(5, 5).g), Int(map.pixel(0, 0).g))
         // The same pair gives the same bytes; identical images give an all-zero map.
-        XCTAssertEqual(try PixelDiffImage.make(RasterImage(width: w, height: h, rgba: white), RasterImage(width: w, height: h, rgba: changed)).1, png)
-        let (none, zeroPNG) = try PixelDiffImage.make(RasterImage(width: w, height: h, rgba: white), RasterImage(width: w, height: h, rgba: white))
+        XCTAssertEqual(try DifferenceMap.make(RasterImage(width: w, height: h, rgba: white), RasterImage(width: w, height: h, rgba: changed)).1, png)
+        let (none, zeroPNG) = try DifferenceMap.make(RasterImage(width: w, height: h, rgba: white), RasterImage(width: w, height: h, rgba: white))
         XCTAssertEqual(none.differingPixels, 0)
         XCTAssertTrue(try RasterImage(png: zeroPNG).rgba.allSatisfy { $0 == 0 })
         // Different sizes: compared over the union; the extra column counts as changed.
-        let (grown, _) = try PixelDiffImage.make(RasterImage(width: w, height: h, rgba: white),
+        let (grown, _) = try DifferenceMap.make(RasterImage(width: w, height: h, rgba: white),
                                                  RasterImage(width: w + 1, height: h, rgba: [UInt8](repeating: 255, count: (w + 1) * h * 4)))
         XCTAssertEqual(grown.differingPixels, h)
         XCTAssertEqual(grown.totalPixels, (w + 1) * h)
@@ -230,8 +231,8 @@ final class DiffTests: XCTestCase {
                             b: .init(name: "B", recipe: "r.md", runID: "b", title: "t"), tolerance: 1e-9, summary: .init(),
                             settings: [], metrics: [], tables: [], figures: [], cells: [])
             for (name, dir, a, b) in pairs {
-                d.metrics.append(RunDiff.compareMetric(a.map { MetricCard(name: name, label: name, value: $0, direction: dir, display: "") },
-                                                       b.map { MetricCard(name: name, label: name, value: $0, direction: dir, display: "") },
+                d.metrics.append(RunDiff.compareMetric(a.map { MetricCard(name: name, label: name, value: $0, direction: MetricDirection(rawValue: dir)!, display: "") },
+                                                       b.map { MetricCard(name: name, label: name, value: $0, direction: MetricDirection(rawValue: dir)!, display: "") },
                                                        tolerance: 1e-9))
             }
             return d

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import GlassboxTestSupport
 @testable import GlassboxCore
 @testable import GlassboxReport
 

@@ -1,4 +1,3 @@
-import CLAPACKE
 import Foundation
 import GlassboxCore
 import GlassboxData
@@ -71,43 +70,6 @@ public struct CoClustering: Codable, Equatable, Sendable {
 
 /// Bipartite spectral graph co-clustering (Dhillon 2001), `dhillon` variant as in METHODS.md §1.
 public enum BSGC {
-    /// Singular value decomposition of a row-major `m × n` matrix with LAPACK `sgesdd`: `U` is `m × p`,
-    /// `S` has `p = min(m, n)` values in descending order (sorted here, whatever the routine returns),
-    /// `V` is `n × p` (the right vectors as columns), all row-major.
-    ///
-    /// The row-major matrix is handed to LAPACK as its column-major transpose (`Aᵀ = V S Uᵀ`), which spares
-    /// LAPACKE's transposing copies, and BLAS runs single-threaded inside: at this size (784 × 100) two BLAS
-    /// threads made the SVD three times slower, not faster.
-    public static func svd(_ a: [Float], m: Int, n: Int) throws -> (u: [Float], s: [Float], v: [Float]) {
-        let p = min(m, n)
-        var work = a
-        var s = [Float](repeating: 0, count: p)
-        var vCols = [Float](repeating: 0, count: n * p)   // left vectors of Aᵀ: n × p, column-major
-        var uRows = [Float](repeating: 0, count: p * m)   // Uᵀ: p × m, column-major
-        let savedThreads = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = savedThreads }
-        let info = work.withUnsafeMutableBufferPointer { w in
-            s.withUnsafeMutableBufferPointer { sp in
-                vCols.withUnsafeMutableBufferPointer { vp in
-                    uRows.withUnsafeMutableBufferPointer { up in
-                        LAPACKE_sgesdd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "S")), Int32(n), Int32(m), w.baseAddress!,
-                                       Int32(n), sp.baseAddress!, vp.baseAddress!, Int32(n), up.baseAddress!, Int32(p))
-                    }
-                }
-            }
-        }
-        guard info == 0 else { throw GlassboxError.message("SVD (LAPACK sgesdd) of a \(m)×\(n) matrix failed with info \(info)") }
-        // Descending order, explicitly (ARPACK-style ascending output is a known trap).
-        let order = (0..<p).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
-        var us = [Float](repeating: 0, count: m * p), vs = [Float](repeating: 0, count: n * p)
-        for (newI, oldI) in order.enumerated() {
-            for r in 0..<m { us[r * p + newI] = uRows[oldI + r * p] }
-            for c in 0..<n { vs[c * p + newI] = vCols[c + oldI * n] }
-        }
-        return (us, order.map { s[$0] }, vs)
-    }
-
     /// Number of singular vectors kept after the trivial one: ⌈log₂ k⌉.
     public static func vectorCount(k: Int) -> Int {
         var l = 0
@@ -155,7 +117,7 @@ public enum BSGC {
         }
         var an = a.scalars
         for i in 0..<m { for j in 0..<n { an[i * n + j] *= r[i] * c[j] } }
-        let (u, s, v) = try svd(an, m: m, n: n)
+        let (u, s, v) = try LinearAlgebra.svd(an, m: m, n: n)
         let p = min(m, n)
         // Z = [diag(r)·U ; diag(c)·V] over vectors 2 … 1+l, live units only.
         var z = [Double](repeating: 0, count: (liveRows + liveCols) * l)
@@ -233,41 +195,5 @@ public enum BSGC {
             }
         }
         return Tensor(shape: w.shape, scalars: acc.map { Float($0 / Double(nb)) })
-    }
-}
-
-/// Finding layers and computing losses on a `Sequential`.
-public enum ModelAccess {
-    /// The Linear layer named `layer`: a parameter name (`2.weight`) or a layer index (`2`).
-    public static func linear(_ model: Sequential, _ layer: String) throws -> Linear {
-        let idx = layer.hasSuffix(".weight") ? String(layer.dropLast(7)) : layer
-        guard let i = Int(idx), model.layers.indices.contains(i), let lin = model.layers[i] as? Linear else {
-            let names = model.layers.indices.filter { model.layers[$0] is Linear }.map { "\($0).weight" }
-            throw GlassboxError.invalidArgument(name: "layer", expected: "a Linear layer of the model: \(names.joined(separator: ", "))",
-                                                found: "'\(layer)'")
-        }
-        return lin
-    }
-
-    /// Runs forward and backward for the batch-mean cross-entropy; every parameter's `grad` then holds its
-    /// gradient. Returns the mean loss.
-    @discardableResult
-    public static func lossGradient(_ model: Sequential, images: Tensor, labels: [Int32]) throws -> Float {
-        let logits = model.forward(images, training: false)
-        let n = labels.count, k = logits.rowLength
-        for y in labels where y < 0 || Int(y) >= k {
-            throw GlassboxError.invalidArgument(name: "labels", expected: "class indices 0..<\(k)", found: "\(y)")
-        }
-        var grad = Tensor(zeros: [n, k])
-        let loss = logits.withUnsafeBufferPointer { l in
-            labels.withUnsafeBufferPointer { y in
-                grad.withUnsafeMutableBufferPointer { g in
-                    Ops.softmaxCrossEntropy(logits: l.baseAddress!, labels: y.baseAddress!, n: n, k: k, grad: g.baseAddress!,
-                                            gradScale: 1 / Float(n))
-                }
-            }
-        }
-        model.backward(grad)
-        return loss
     }
 }

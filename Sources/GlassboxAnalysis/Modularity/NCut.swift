@@ -1,4 +1,3 @@
-import CLAPACKE
 import Foundation
 import GlassboxCore
 import GlassboxNN
@@ -75,12 +74,7 @@ public enum NCut {
         var mat = [Double](repeating: 0, count: m * m)
         let dinv = live.map { 1 / deg[$0].squareRoot() }
         for (p, i) in live.enumerated() { for (q, j) in live.enumerated() { mat[p * m + q] = a[i * n + j] * dinv[p] * dinv[q] } }
-        var w = [Double](repeating: 0, count: m), z = [Double](repeating: 0, count: m * k)
-        var isuppz = [Int32](repeating: 0, count: 2 * k)
-        var found: Int32 = 0
-        let info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "I")), Int8(UInt8(ascii: "U")), Int32(m),
-                                  &mat, Int32(m), 0, 0, Int32(m - k + 1), Int32(m), 0, &found, &w, &z, Int32(k), &isuppz)
-        guard info == 0, found == Int32(k) else { throw GlassboxError.message("eigen-decomposition (LAPACK dsyevr) failed with info \(info)") }
+        let z = try LinearAlgebra.topEigen(symmetric: mat, n: m, count: k).vectors
         var pts = [Double](repeating: 0, count: m * k)
         for p in 0..<m { for t in 0..<k { pts[p * k + t] = z[p * k + t] * dinv[p] } }
         let km = try KMeans.fit(points: pts, count: m, dim: k, k: k, restarts: restarts, seed: seed)

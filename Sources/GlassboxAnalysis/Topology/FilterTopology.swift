@@ -158,3 +158,33 @@ public enum FilterTopology {
         return try VietorisRips.barcodes(distances: d, maxDimension: 1, threshold: 1).bettiNumber(1, at: 1)
     }
 }
+
+/// The numbers of a pipeline run without its point cloud and graph (what `glassbox topology filters` prints).
+public struct FilterTopologySummary: Codable, Sendable {
+    public var settings: FilterTopologySettings
+    public var inputCount: Int
+    public var droppedCount: Int
+    public var k: Int
+    public var intervals: Int
+    public var densityKept: Int
+    public var landmarkRadius: Double?
+    public var barcodes: Barcodes
+    public var dominantH1: Double
+    public var secondH1: Double
+    public var mapperNodes: Int
+    public var mapperEdges: Int
+    public var mapperComponents: Int
+    public var loopCount: Int
+    public var cliqueLoopCount: Int
+    public var orientationLoop: Bool?
+}
+
+public extension FilterTopologyResult {
+    var summary: FilterTopologySummary {
+        FilterTopologySummary(settings: settings, inputCount: inputCount, droppedCount: droppedCount, k: k, intervals: intervals,
+                              densityKept: densityKept, landmarkRadius: landmarkRadius, barcodes: barcodes, dominantH1: dominantH1,
+                              secondH1: secondH1, mapperNodes: mapper.nodes.count, mapperEdges: mapper.edges.count,
+                              mapperComponents: mapper.componentCount, loopCount: loopCount, cliqueLoopCount: cliqueLoopCount,
+                              orientationLoop: orientationLoop)
+    }
+}

@@ -246,7 +246,33 @@ public enum Mapper {
     }
 
     public static func graph(_ cloud: PointCloud, parameters: MapperParameters, timings: inout MapperTimings) throws -> MapperGraph {
-        let n = cloud.count, d = cloud.dimension
+        try validate(parameters, points: cloud.count)
+        var clock = Stopwatch()
+        let lens = try lensValues(cloud, parameters.lens)
+        timings.lens = clock.lap()
+        let cover = self.cover(lens, intervals: parameters.intervals, overlap: parameters.overlap)
+        timings.cover = clock.lap()
+        let trees = spanningTrees(cloud, elements: cover.elementRows, scale: metricScale(cloud, parameters.metric))
+        let clusters = cutTrees(trees, elements: cover.elementRows, parameters: parameters)
+        timings.clustering = clock.lap()
+        let nodes = self.nodes(clusters, cloud: cloud, lens: lens, intervals: parameters.intervals, minClusterSize: parameters.minClusterSize)
+        let (edges, uncovered) = self.edges(nodes, points: cloud.count)
+        timings.graph = clock.lap()
+        return MapperGraph(parameters: parameters, nodes: nodes, edges: edges, uncovered: uncovered,
+                           lensRanges: cover.ranges, intervals: cover.intervals)
+    }
+
+    /// Seconds between laps, for `--time`.
+    struct Stopwatch {
+        var clock = DispatchTime.now().uptimeNanoseconds
+        mutating func lap() -> Double {
+            let now = DispatchTime.now().uptimeNanoseconds
+            defer { clock = now }
+            return Double(now - clock) / 1e9
+        }
+    }
+
+    static func validate(_ parameters: MapperParameters, points n: Int) throws {
         guard n > 0 else { throw GlassboxError.invalidArgument(name: "points", expected: "at least one point", found: "0") }
         guard parameters.intervals >= 1 else {
             throw GlassboxError.invalidArgument(name: "intervals", expected: "≥ 1", found: "\(parameters.intervals)")
@@ -260,52 +286,61 @@ public enum Mapper {
         guard parameters.medianGap >= 0 else {
             throw GlassboxError.invalidArgument(name: "medianGap", expected: "≥ 0", found: "\(parameters.medianGap)")
         }
-        var clock = DispatchTime.now().uptimeNanoseconds
-        func lap() -> Double {
-            let now = DispatchTime.now().uptimeNanoseconds
-            defer { clock = now }
-            return Double(now - clock) / 1e9
-        }
-        // Lens values, row-major n × ld.
-        let lens: [Double]
-        let ld: Int
-        switch parameters.lens {
+    }
+
+    /// Lens values, row-major `n × dimension`.
+    struct LensValues { var values: [Double]; var dimension: Int }
+
+    static func lensValues(_ cloud: PointCloud, _ lens: MapperLens) throws -> LensValues {
+        let n = cloud.count, d = cloud.dimension
+        switch lens {
         case .pca(let comps):
             guard !comps.isEmpty, comps.count <= 2, let top = comps.max(), comps.allSatisfy({ $0 >= 1 }), top <= d else {
                 throw GlassboxError.invalidArgument(name: "lens", expected: "1 or 2 principal components within 1…\(d)",
                                                     found: "\(comps)")
             }
             let pca = try PointCloudTools.pca(cloud, components: top)
-            ld = comps.count
+            let ld = comps.count
             var v = [Double](repeating: 0, count: n * ld)
             for i in 0..<n { for (a, c) in comps.enumerated() { v[i * ld + a] = pca.projections[i * top + c - 1] } }
-            lens = v
+            return LensValues(values: v, dimension: ld)
         case .columns(let cols):
             guard !cols.isEmpty, cols.count <= 2, cols.allSatisfy({ (0..<d).contains($0) }) else {
                 throw GlassboxError.invalidArgument(name: "lens", expected: "1 or 2 columns within 0…\(d - 1)", found: "\(cols)")
             }
-            ld = cols.count
+            let ld = cols.count
             var v = [Double](repeating: 0, count: n * ld)
             for i in 0..<n { for (a, c) in cols.enumerated() { v[i * ld + a] = cloud.values[i * d + c] } }
-            lens = v
+            return LensValues(values: v, dimension: ld)
         case .values(let v, let dim):
             guard (1...2).contains(dim), v.count == n * dim, v.allSatisfy(\.isFinite) else {
                 throw GlassboxError.invalidArgument(name: "lens", expected: "\(n) × 1 or 2 finite values",
                                                     found: "\(v.count) values of dimension \(dim)")
             }
-            ld = dim
-            lens = v
+            return LensValues(values: v, dimension: dim)
         }
-        timings.lens = lap()
-        // Cover. Interval ends are non-decreasing in i, so the intervals holding a value are consecutive:
+    }
+
+    /// The cover: per lens dimension its range and intervals, and the rows of each cover element.
+    struct Cover {
+        var ranges: [[Double]]
+        var intervals: [[[Double]]]
+        /// Rows of each cover element, ascending (elements in row-major order of their interval indices).
+        var elementRows: [[Int]]
+    }
+
+    /// Intervals of length `range/(k − (k−1)·overlap)` per lens dimension (giotto-tda's convention), and the rows each
+    /// element (interval, or pair of intervals) holds.
+    static func cover(_ lens: LensValues, intervals k: Int, overlap o: Double) -> Cover {
+        let ld = lens.dimension, n = lens.values.count / max(1, ld)
+        // Interval ends are non-decreasing in i, so the intervals holding a value are consecutive:
         // first[a][r]...last[a][r] (first > last: none).
-        let k = parameters.intervals, o = parameters.overlap
         var ranges: [[Double]] = []
         var intervals: [[[Double]]] = []
         var first = [[Int32]](repeating: [], count: ld), last = [[Int32]](repeating: [], count: ld)
         for a in 0..<ld {
             var lo = Double.infinity, hi = -Double.infinity
-            for r in 0..<n { lo = min(lo, lens[r * ld + a]); hi = max(hi, lens[r * ld + a]) }
+            for r in 0..<n { lo = min(lo, lens.values[r * ld + a]); hi = max(hi, lens.values[r * ld + a]) }
             ranges.append([lo, hi])
             let length = (hi - lo) / (Double(k) - Double(k - 1) * o)
             var starts = [Double](repeating: 0, count: k), ends = [Double](repeating: 0, count: k)
@@ -317,7 +352,7 @@ public enum Mapper {
             var f = [Int32](repeating: 0, count: n), l = [Int32](repeating: -1, count: n)
             let step = length * (1 - o)
             for r in 0..<n {
-                let x = lens[r * ld + a]
+                let x = lens.values[r * ld + a]
                 if hi == lo { f[r] = 0; l[r] = 0; continue }
                 // A guess from the arithmetic, then the exact closed-interval tests decide.
                 var i = step > 0 ? Int(min(Double(k - 1), max(0, ((x - lo) / step).rounded(.down)))) : 0
@@ -329,7 +364,6 @@ public enum Mapper {
             }
             first[a] = f; last[a] = l
         }
-        // Rows of each cover element, ascending (elements in row-major order of their interval indices).
         let elementCount = ld == 1 ? k : k * k
         var elementRows = [[Int]](repeating: [], count: elementCount)
         for r in 0..<n {
@@ -343,35 +377,42 @@ public enum Mapper {
                 for i in f0...l0 { for j in f1...l1 { elementRows[i * k + j].append(r) } }
             }
         }
-        timings.cover = lap()
-        // Metric scale: variance-normalised divides each coordinate by its standard deviation. A coordinate whose
-        // standard deviation is at most 1e-9 of the largest is constant up to rounding (e.g. the centre pixel of
-        // normalised linear-gradient filters, 0 ± 1e-17): it gets weight 0, where dividing by its tiny standard
-        // deviation would blow rounding noise up to distances of order one.
+        return Cover(ranges: ranges, intervals: intervals, elementRows: elementRows)
+    }
+
+    /// Per-coordinate weights of the clustering metric. Variance-normalised divides each coordinate by its standard
+    /// deviation. A coordinate whose standard deviation is at most 1e-9 of the largest is constant up to rounding
+    /// (e.g. the centre pixel of normalised linear-gradient filters, 0 ± 1e-17): it gets weight 0, where dividing by
+    /// its tiny standard deviation would blow rounding noise up to distances of order one.
+    static func metricScale(_ cloud: PointCloud, _ metric: MapperMetric) -> [Double] {
+        let n = cloud.count, d = cloud.dimension
         var scale = [Double](repeating: 1, count: d)
-        if parameters.metric == .varianceNormalised && n > 1 {
-            var sd = [Double](repeating: 0, count: d)
-            for t in 0..<d {
-                var m = 0.0
-                for i in 0..<n { m += cloud.values[i * d + t] }
-                m /= Double(n)
-                var v = 0.0
-                for i in 0..<n { let u = cloud.values[i * d + t] - m; v += u * u }
-                sd[t] = (v / Double(n - 1)).squareRoot()
-            }
-            let top = sd.max() ?? 0
-            for t in 0..<d { scale[t] = sd[t] > 1e-9 * top ? 1 / sd[t] : 0 }
+        guard metric == .varianceNormalised && n > 1 else { return scale }
+        var sd = [Double](repeating: 0, count: d)
+        for t in 0..<d {
+            var m = 0.0
+            for i in 0..<n { m += cloud.values[i * d + t] }
+            m /= Double(n)
+            var v = 0.0
+            for i in 0..<n { let u = cloud.values[i * d + t] - m; v += u * u }
+            sd[t] = (v / Double(n - 1)).squareRoot()
         }
-        // Minimum spanning trees, concurrently over elements (largest first), each into its own slot.
-        var trees = [ElementTree](repeating: ElementTree(), count: elementCount)
-        let work = (0..<elementCount).filter { elementRows[$0].count > 1 }
+        let top = sd.max() ?? 0
+        for t in 0..<d { scale[t] = sd[t] > 1e-9 * top ? 1 / sd[t] : 0 }
+        return scale
+    }
+
+    /// Minimum spanning trees of every element with two or more points, concurrently over elements (largest first),
+    /// each into its own slot (so the result does not depend on the thread count).
+    static func spanningTrees(_ cloud: PointCloud, elements elementRows: [[Int]], scale: [Double]) -> [ElementTree] {
+        var trees = [ElementTree](repeating: ElementTree(), count: elementRows.count)
+        let work = (0..<elementRows.count).filter { elementRows[$0].count > 1 }
             .sorted { (elementRows[$0].count, $1) > (elementRows[$1].count, $0) }
         let cost = work.reduce(0) { $0 + elementRows[$1].count * elementRows[$1].count }
         let threads = cost < 200_000 ? 1 : min(Parallel.threads, work.count)
-        let rowsOf = elementRows, weights = scale
         trees.withUnsafeMutableBufferPointer { slots in
             let out = slots   // each work item writes only out[work[w]]
-            let body: (Int) -> Void = { w in out[work[w]] = elementTree(cloud, rows: rowsOf[work[w]], scale: weights) }
+            let body: (Int) -> Void = { w in out[work[w]] = elementTree(cloud, rows: elementRows[work[w]], scale: scale) }
             if threads > 1 {
                 let next = ManagedAtomicCounter()
                 DispatchQueue.concurrentPerform(iterations: threads) { _ in
@@ -381,34 +422,48 @@ public enum Mapper {
                 for w in 0..<work.count { body(w) }
             }
         }
-        // Cut each tree (the floor needs the median merge distance of all elements first).
+        return trees
+    }
+
+    /// Cuts each element's tree at its first large gap (the floor needs the median merge distance of all elements).
+    static func cutTrees(_ trees: [ElementTree], elements elementRows: [[Int]], parameters: MapperParameters) -> [[[Int]]] {
         var pooledMedian = 0.0
         if parameters.medianGap > 0 {
             var all = trees.flatMap(\.heights)
             if !all.isEmpty { pooledMedian = PointCloudTools.quickSelect(&all, (all.count - 1) / 2) }
         }
-        var clusters = [[[Int]]](repeating: [], count: elementCount)
-        for e in 0..<elementCount where !elementRows[e].isEmpty {
+        var clusters = [[[Int]]](repeating: [], count: elementRows.count)
+        for e in 0..<elementRows.count where !elementRows[e].isEmpty {
             clusters[e] = cutTree(trees[e], rows: elementRows[e], relativeGap: parameters.relativeGap,
                                   medianGap: parameters.medianGap, pooledMedian: pooledMedian)
         }
-        timings.clustering = lap()
+        return clusters
+    }
+
+    /// One node per cluster of at least `minClusterSize` points, with its mean point and mean lens value.
+    static func nodes(_ clusters: [[[Int]]], cloud: PointCloud, lens: LensValues, intervals k: Int, minClusterSize: Int) -> [MapperNode] {
+        let d = cloud.dimension, ld = lens.dimension
         var nodes: [MapperNode] = []
-        for e in 0..<elementCount {
+        for e in 0..<clusters.count {
             let el = ld == 1 ? [e] : [e / k, e % k]
-            for cluster in clusters[e] where cluster.count >= parameters.minClusterSize {
+            for cluster in clusters[e] where cluster.count >= minClusterSize {
                 var mean = [Double](repeating: 0, count: d)
                 var lmean = [Double](repeating: 0, count: ld)
                 for r in cluster {
                     for t in 0..<d { mean[t] += cloud.values[r * d + t] }
-                    for t in 0..<ld { lmean[t] += lens[r * ld + t] }
+                    for t in 0..<ld { lmean[t] += lens.values[r * ld + t] }
                 }
                 nodes.append(MapperNode(id: nodes.count, coverElement: el, members: cluster,
                                         mean: mean.map { $0 / Double(cluster.count) },
                                         lensMean: lmean.map { $0 / Double(cluster.count) }))
             }
         }
-        // Edges from shared points: every pair of nodes holding a point, as one integer key, sorted and counted.
+        return nodes
+    }
+
+    /// Edges from shared points (every pair of nodes holding a point, as one integer key, sorted and counted) and the
+    /// points no node holds.
+    static func edges(_ nodes: [MapperNode], points n: Int) -> ([MapperEdge], uncovered: [Int]) {
         var nodesOf = [[Int]](repeating: [], count: n)
         for node in nodes { for r in node.members { nodesOf[r].append(node.id) } }
         let v = nodes.count
@@ -425,10 +480,7 @@ public enum Mapper {
             edges.append(MapperEdge(source: keys[i] / v, target: keys[i] % v, overlap: j - i))
             i = j
         }
-        let uncovered = (0..<n).filter { nodesOf[$0].isEmpty }
-        timings.graph = lap()
-        return MapperGraph(parameters: parameters, nodes: nodes, edges: edges, uncovered: uncovered,
-                           lensRanges: ranges, intervals: intervals)
+        return (edges, (0..<n).filter { nodesOf[$0].isEmpty })
     }
 
     /// The minimum spanning tree of one cover element: edges between positions in `rows`, with their lengths.

@@ -1,4 +1,3 @@
-import CLAPACKE
 import Foundation
 import GlassboxCore
 
@@ -219,17 +218,7 @@ public enum PointCloudTools {
             }
         }
         for a in 0..<d { for b in a..<d { cov[a * d + b] /= Double(n - 1); cov[b * d + a] = cov[a * d + b] } }
-        var w = [Double](repeating: 0, count: d)
-        var z = [Double](repeating: 0, count: d * c)
-        var isuppz = [Int32](repeating: 0, count: 2 * d)
-        var found: Int32 = 0
-        // Eigenvalues il…iu (1-based, ascending) = the c largest.
-        let info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "I")),
-                                  Int8(UInt8(ascii: "U")), Int32(d), &cov, Int32(d), 0, 0,
-                                  Int32(d - c + 1), Int32(d), 0, &found, &w, &z, Int32(c), &isuppz)
-        guard info == 0, found == c else {
-            throw GlassboxError.message("PCA: LAPACKE_dsyevr failed (info \(info), \(found) of \(c) eigenvalues)")
-        }
+        let (w, z) = try LinearAlgebra.topEigen(symmetric: cov, n: d, count: c)
         var comps: [[Double]] = []
         var vars: [Double] = []
         for col in stride(from: c - 1, through: 0, by: -1) {

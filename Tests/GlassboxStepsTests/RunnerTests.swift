@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import GlassboxTestSupport
 @testable import GlassboxCore
 @testable import GlassboxData
 @testable import GlassboxFigures
@@ -354,30 +355,4 @@ final class ReadmeExampleTests: XCTestCase {
         let html = try readText(s.indexPath)
         XCTAssertTrue(html.contains("A network with 32 hidden units, trained for 1 epochs"))
     }
-}
-
-/// Opens `page` in headless Chromium with verbose logging and returns every file it asked for
-/// ("FileURLLoader::Start: file://…") and the rendered DOM.
-func chromiumRequestedFiles(_ chromium: String, page: String, scratch dir: String) throws -> (files: [String], dom: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: chromium)
-    let profile = (dir as NSString).appendingPathComponent("profile-\(UUID().uuidString)")
-    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=1",
-                   "--virtual-time-budget=3000", "--dump-dom", URL(fileURLWithPath: page).absoluteString]
-    let outPipe = Pipe(), errPipe = Pipe()
-    p.standardOutput = outPipe; p.standardError = errPipe
-    try p.run()
-    // Read stderr on another thread so neither pipe fills up.
-    nonisolated(unsafe) var err = Data()
-    let reader = Thread { err = errPipe.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while !reader.isFinished { usleep(10_000) }
-    let marker = "FileURLLoader::Start: "
-    let files = String(decoding: err, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
-        guard let r = line.range(of: marker) else { return nil }
-        return URL(string: String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces))?.path
-    }
-    return (files, String(decoding: out, as: UTF8.self))
 }

@@ -1,38 +1,41 @@
 import Foundation
 import XCTest
-@testable import GlassboxCore
-@testable import GlassboxData
-@testable import GlassboxReport
+import GlassboxCore
+import GlassboxData
+import GlassboxReport
+@_exported import GlassboxSteps
 
-/// Repository root, found from this file: Tests/GlassboxReportTests/Support.swift → ../../..
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// Helpers shared by the report and steps tests: temporary folders, the MNIST test set, a tiny recipe, HTML probes.
+
+/// Repository root, found from this file: Tests/GlassboxTestSupport/Support.swift → ../../..
+public let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 /// `shared/` sits beside the repository (worktree or CI clone); it holds the MNIST test pair.
-let sharedMNIST = ((repoRoot as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/datasets/mnist")
+public let sharedMNIST = ((repoRoot as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/datasets/mnist")
 
-func makeTempDir(_ label: String) throws -> String {
+public func makeTempDir(_ label: String) throws -> String {
     let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("glassbox-report-\(label)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
 
-func write(_ text: String, to path: String) throws {
+public func write(_ text: String, to path: String) throws {
     try Files.writeAtomically(Data(text.utf8), to: path)
 }
 
-func readText(_ path: String) throws -> String {
+public func readText(_ path: String) throws -> String {
     String(decoding: try Files.read(path), as: UTF8.self)
 }
 
 /// Skips when the shared MNIST test files are not there.
-func requireMNIST() throws {
+public func requireMNIST() throws {
     guard FileManager.default.fileExists(atPath: (sharedMNIST as NSString).appendingPathComponent("t10k-labels-idx1-ubyte.gz")) else {
         throw XCTSkip("MNIST test set not found at \(sharedMNIST)")
     }
 }
 
 /// Options for a quiet run into `out`, reading MNIST from the shared folder.
-func options(out: String, parameters: [String] = [], refresh: Bool = false, selfContained: Bool = false) -> RunOptions {
+public func options(out: String, parameters: [String] = [], refresh: Bool = false, selfContained: Bool = false) -> RunOptions {
     var o = RunOptions()
     o.outputDirectory = out
     o.quiet = true
@@ -45,7 +48,7 @@ func options(out: String, parameters: [String] = [], refresh: Bool = false, self
 
 /// A small recipe on 300 + 100 MNIST test images: data → samples figure → train → evaluate → curves,
 /// confusion, per-class table, metrics, weights figure. Cell numbers in comments.
-func tinyRecipe(prose: String = "Some prose that refers to @fig-curves.", epochs: String = "1", hidden: Int = 16,
+public func tinyRecipe(prose: String = "Some prose that refers to @fig-curves.", epochs: String = "1", hidden: Int = 16,
                 extraCells: String = "", caption: String = "Training curves") -> String {
     """
     ---
@@ -130,7 +133,7 @@ func tinyRecipe(prose: String = "Some prose that refers to @fig-curves.", epochs
 }
 
 /// All files under `dir` (relative paths), sorted.
-func allFiles(_ dir: String) -> [String] {
+public func allFiles(_ dir: String) -> [String] {
     let e = FileManager.default.enumerator(atPath: dir)
     var out: [String] = []
     while let f = e?.nextObject() as? String {
@@ -143,7 +146,7 @@ func allFiles(_ dir: String) -> [String] {
 }
 
 /// Values of `attr` in every `<tag …>` of the page.
-func attributeValues(_ html: String, tag: String, attr: String) -> [String] {
+public func attributeValues(_ html: String, tag: String, attr: String) -> [String] {
     var out: [String] = []
     var rest = Substring(html)
     while let r = rest.range(of: "<\(tag) ") {
@@ -160,7 +163,7 @@ func attributeValues(_ html: String, tag: String, attr: String) -> [String] {
 }
 
 /// Every `id="…"` in the page.
-func ids(_ html: String) -> [String] {
+public func ids(_ html: String) -> [String] {
     var out: [String] = []
     var rest = Substring(html)
     while let r = rest.range(of: " id=\"") {
@@ -170,4 +173,30 @@ func ids(_ html: String) -> [String] {
         rest = after[q...]
     }
     return out
+}
+
+/// Opens `page` in headless Chromium with verbose logging and returns every file it asked for
+/// ("FileURLLoader::Start: file://…") and the rendered DOM.
+public func chromiumRequestedFiles(_ chromium: String, page: String, scratch dir: String) throws -> (files: [String], dom: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: chromium)
+    let profile = (dir as NSString).appendingPathComponent("profile-\(UUID().uuidString)")
+    p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=1",
+                   "--virtual-time-budget=3000", "--dump-dom", URL(fileURLWithPath: page).absoluteString]
+    let outPipe = Pipe(), errPipe = Pipe()
+    p.standardOutput = outPipe; p.standardError = errPipe
+    try p.run()
+    // Read stderr on another thread so neither pipe fills up.
+    nonisolated(unsafe) var err = Data()
+    let reader = Thread { err = errPipe.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !reader.isFinished { usleep(10_000) }
+    let marker = "FileURLLoader::Start: "
+    let files = String(decoding: err, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
+        guard let r = line.range(of: marker) else { return nil }
+        return URL(string: String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces))?.path
+    }
+    return (files, String(decoding: out, as: UTF8.self))
 }

@@ -1,10 +1,11 @@
 import Foundation
 import XCTest
+import GlassboxTestSupport
 @testable import GlassboxAnalysis
 @testable import GlassboxCore
 @testable import GlassboxReport
 
-/// The `prune` and `prune-figure` steps in a small recipe on 600 + 200 MNIST test images.
+/// The `prune` step and the pruning figure kinds in a small recipe on 600 + 200 MNIST test images.
 final class PruningStepTests: XCTestCase {
     var dir = ""
     override func setUpWithError() throws {
@@ -56,7 +57,7 @@ final class PruningStepTests: XCTestCase {
 
         ```glassbox
         #| label: fig-w
-        step: prune-figure
+        step: figure
         kind: weights
         model: reg
         count: 32
@@ -65,7 +66,7 @@ final class PruningStepTests: XCTestCase {
 
         ```glassbox
         #| label: fig-r
-        step: prune-figure
+        step: figure
         kind: regions
         model: reg
         count: 8
@@ -74,28 +75,28 @@ final class PruningStepTests: XCTestCase {
 
         ```glassbox
         #| label: fig-s
-        step: prune-figure
+        step: figure
         kind: sparsity
         model: mag
         ```
 
         ```glassbox
         #| label: fig-a
-        step: prune-figure
-        kind: accuracy
+        step: figure
+        kind: prune-accuracy
         results: [mag, reg]
         ```
 
         ```glassbox
         #| label: fig-h
-        step: prune-figure
-        kind: histogram
+        step: figure
+        kind: weight-histogram
         models: [mlp, mag]
         ```
 
         ```glassbox
         #| label: fig-u
-        step: prune-figure
+        step: figure
         kind: unit-pruned
         results: [mag, reg]
         ```

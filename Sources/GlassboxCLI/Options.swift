@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import GlassboxCore
+import GlassboxData
+import GlassboxNN
+import GlassboxSteps
+
+/// Where the data come from: a known data set, optionally re-split (so a test set alone can serve for training).
+/// Without `--data`, a command on a checkpoint uses the data the checkpoint was trained on.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Data set name (mnist, fashion-mnist, cifar10; default: the checkpoint's, else fashion-mnist).")
+    var data: String?
+
+    @Option(name: .customLong("data-dir"), help: "Folder holding the data set's files (default: the search path).")
+    var dataDir: String?
+
+    @Option(help: "Use only the first N samples of each split.")
+    var limit: Int?
+
+    @Option(help: "Re-split the data set's test split into TRAIN:TEST samples with the seed (e.g. 8000:2000 for the MNIST test set).")
+    var resplit: String?
+
+    /// The request these flags describe; `recorded` is what a checkpoint says it was trained on (used when no data
+    /// flag is given).
+    func request(seed: UInt64, recorded: DataRequest? = nil) throws -> DataRequest {
+        if data == nil, dataDir == nil, limit == nil, resplit == nil, let recorded { return recorded }
+        if let limit, limit < 1 { throw GlassboxError.invalidArgument(name: "--limit", expected: "a whole number ≥ 1", found: "\(limit)") }
+        return DataRequest(dataset: data ?? recorded?.dataset ?? DataRequest().dataset, directory: dataDir, trainLimit: limit, testLimit: limit,
+                           resplit: try resplit.map { try DataRequest.parseResplit($0, argument: "--resplit") }, seed: seed)
+    }
+
+    func load(seed: UInt64, recorded: DataRequest? = nil) throws -> DataPair {
+        try renamingArguments(["dataset": "--data", "resplit": "--resplit", "train-limit": "--limit", "test-limit": "--limit"]) {
+            try request(seed: seed, recorded: recorded).load()
+        }
+    }
+}
+
+/// A checkpoint with what glassbox recorded in it: the data it was trained on and its learning rate.
+struct LoadedCheckpoint {
+    var model: Sequential
+    var metadata: [String: String]
+
+    init(_ path: String, spec: String? = nil) throws {
+        (model, metadata) = try Checkpoint.load(path, spec: try spec.map(ModelSpec.parse))
+    }
+
+    /// The data request recorded by `glassbox train` (`glassbox.data`), or a bare data set name (`data`).
+    var data: DataRequest? {
+        if let json = metadata[CheckpointKeys.data], let r = try? JSONDecoder().decode(DataRequest.self, from: Data(json.utf8)) { return r }
+        return metadata["data"].map { DataRequest(dataset: $0) }
+    }
+
+    var learningRate: Float? { metadata[CheckpointKeys.learningRate].flatMap(Float.init) }
+}
+
+enum CheckpointKeys {
+    static let data = "glassbox.data"
+    static let learningRate = "glassbox.lr"
+
+    static func record(_ request: DataRequest, learningRate: Float?) -> [String: String] {
+        var m = ["data": request.dataset]
+        if let json = try? JSONEncoder().encode(request) { m[data] = String(decoding: json, as: UTF8.self) }
+        if let learningRate { m[Self.learningRate] = "\(learningRate)" }
+        return m
+    }
+}
+
+/// Decodes the flags that were given through a configuration's declared arguments (the same declarations recipe
+/// cells go through), starting from `initial`.
+func decodeFlags<C>(_ arguments: Arguments<C>, _ flags: [(String, String?)], into initial: C) throws -> C {
+    try arguments.decode(FlagArguments(flags), from: initial)
+}
+
+/// An analysis's `invalidArgument` named like a recipe argument (`amount`) is shown as the flag (`--amount`, or
+/// the flag `names` maps it to).
+func renamingArguments<T>(_ names: [String: String] = [:], _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let GlassboxError.invalidArgument(name, expected, found) where !name.hasPrefix("-") && !name.contains(" ") {
+        throw GlassboxError.invalidArgument(name: names[name] ?? "--\(name)", expected: expected, found: found)
+    }
+}
+
+/// `help:` text for a flag from its declaration.
+func flagHelp<C>(_ arguments: Arguments<C>, _ name: String) -> ArgumentHelp { ArgumentHelp(arguments.help(name)) }
+
+func printJSON<T: Encodable>(_ value: T, pretty: Bool = false) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    FileHandle.standardOutput.write(try encoder.encode(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}

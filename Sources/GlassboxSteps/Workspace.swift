@@ -1,0 +1,179 @@
+import Foundation
+import GlassboxCore
+import GlassboxData
+import GlassboxNN
+import GlassboxReport
+
+/// Loads a value when first asked, then keeps it (cached cells restore lazily: a fully cached run loads
+/// no data set and no checkpoint).
+public final class Lazy<T>: @unchecked Sendable {
+    private var value: T?
+    private let make: () throws -> T
+    public init(_ make: @escaping () throws -> T) { self.make = make }
+    public init(value: T) { self.value = value; self.make = { value } }
+    public func get() throws -> T {
+        if let value { return value }
+        let v = try make()
+        value = v
+        return v
+    }
+}
+
+/// A trained (or pruned, or loaded) model as the workspace records it.
+public struct ModelRecord: Codable, Sendable {
+    public var spec: String
+    /// The checkpoint file inside the cell folder.
+    public var checkpoint: String
+    /// The data set it was trained on (a workspace name).
+    public var data: String
+    public var history: TrainingHistory
+    public var parameterCount: Int
+}
+
+public struct EvaluationRecord: Codable, Sendable {
+    public var model: String
+    public var data: String
+    public var evaluation: Evaluation
+}
+
+/// A result an analysis step leaves in the workspace for later cells (pruning records, co-clusters, pooled
+/// filters, …). `kind` names it in messages and in the cache, so asking for a pruning result by the name of a
+/// cluster result is a clear error, not a silent "not found".
+public protocol WorkspaceResult: Codable, Sendable {
+    /// E.g. "pruning result".
+    static var kind: String { get }
+}
+
+/// A result as the cache stores it: its kind and its JSON.
+public struct StoredResult: Codable, Sendable {
+    public var kind: String
+    public var json: String
+
+    public init<T: WorkspaceResult>(_ value: T) throws {
+        kind = T.kind
+        json = String(decoding: try ReportJSON.encode(value), as: UTF8.self)
+    }
+}
+
+/// A workspace entry as stored in `cells/<key>/result.json`.
+public enum Produced: WorkspaceEntry {
+    /// A data set, stored as how to load it (the key holds the files' hashes, so loading again gives the same data).
+    case data(name: String, source: DataSource)
+    /// A model: checkpoint file in the cell folder, its spec and its training history.
+    case model(name: String, record: ModelRecord)
+    case evaluation(name: String, record: EvaluationRecord)
+    /// An analysis result, typed by its kind.
+    case result(name: String, stored: StoredResult)
+
+    public var workspaceName: WorkspaceName {
+        switch self {
+        case let .data(n, _): return WorkspaceName(.data, n)
+        case let .model(n, _): return WorkspaceName(.model, n)
+        case let .evaluation(n, _): return WorkspaceName(.evaluation, n)
+        case let .result(n, _): return WorkspaceName(.result, n)
+        }
+    }
+}
+
+/// Models, data sets, evaluations and results by name, shared by the cells of one run. Entries are typed:
+/// asking for the wrong kind of thing under a name is an error naming what the name holds.
+public final class Workspace: @unchecked Sendable {
+    public private(set) var data: [String: (source: DataSource, pair: Lazy<DataPair>)] = [:]
+    public private(set) var models: [String: (record: ModelRecord, model: Lazy<Sequential>)] = [:]
+    public private(set) var evaluations: [String: EvaluationRecord] = [:]
+    private var results: [String: ResultSlot] = [:]
+
+    /// A result held live (made in this run) or as stored JSON (restored from the cache), decoded when asked.
+    private enum ResultSlot {
+        case live(any WorkspaceResult)
+        case stored(StoredResult)
+        var kind: String {
+            switch self {
+            case let .live(v): return type(of: v).kind
+            case let .stored(s): return s.kind
+            }
+        }
+    }
+
+    public init() {}
+
+    /// Puts an entry into the workspace; `directory` is the cell folder holding its files, `live` the object the step
+    /// made (a `DataPair` or a `Sequential`), kept instead of loading it again.
+    public func add(_ produced: Produced, directory: String, live: Any? = nil) {
+        switch produced {
+        case let .data(name, source):
+            let pair = (live as? DataPair).map { Lazy(value: $0) } ?? Lazy { try source.load() }
+            data[name] = (source, pair)
+        case let .model(name, record):
+            let path = (directory as NSString).appendingPathComponent(record.checkpoint)
+            let model = (live as? Sequential).map { Lazy(value: $0) } ?? Lazy { try Checkpoint.load(path).model }
+            models[name] = (record, model)
+        case let .evaluation(name, record):
+            evaluations[name] = record
+        case let .result(name, stored):
+            results[name] = .stored(stored)
+        }
+    }
+
+    /// Stores a result made in this run and returns its cache entry.
+    @discardableResult
+    public func addResult<T: WorkspaceResult>(_ value: T, name: String) throws -> Produced {
+        results[name] = .live(value)
+        return .result(name: name, stored: try StoredResult(value))
+    }
+
+    public func contains(_ n: WorkspaceName) -> Bool {
+        switch n.kind {
+        case .data: return data[n.name] != nil
+        case .model: return models[n.name] != nil
+        case .evaluation: return evaluations[n.name] != nil
+        case .result: return results[n.name] != nil
+        }
+    }
+
+    public func dataPair(_ name: String) throws -> DataPair {
+        guard let d = data[name] else { throw GlassboxError.invalidArgument(name: "data", expected: "a data set made by an earlier cell", found: "'\(name)'") }
+        return try d.pair.get()
+    }
+
+    public func model(_ name: String) throws -> (record: ModelRecord, model: Sequential) {
+        guard let m = models[name] else { throw GlassboxError.invalidArgument(name: "model", expected: "a model made by an earlier cell", found: "'\(name)'") }
+        return (m.record, try m.model.get())
+    }
+
+    public func modelRecord(_ name: String) throws -> ModelRecord {
+        guard let m = models[name] else { throw GlassboxError.invalidArgument(name: "model", expected: "a model made by an earlier cell", found: "'\(name)'") }
+        return m.record
+    }
+
+    public func evaluation(_ name: String) throws -> EvaluationRecord {
+        guard let e = evaluations[name] else {
+            throw GlassboxError.invalidArgument(name: "evaluation", expected: "an evaluation made by an earlier cell", found: "'\(name)'")
+        }
+        return e
+    }
+
+    /// The kind of the result named `name`, if there is one.
+    public func resultKind(_ name: String) -> String? { results[name]?.kind }
+
+    /// The result named `name` as a `T`; `argument` names the cell argument for the error.
+    public func result<T: WorkspaceResult>(_ name: String, _ type: T.Type, argument: String = "result") throws -> T {
+        guard let slot = results[name] else {
+            throw GlassboxError.invalidArgument(name: argument, expected: "a \(T.kind) made by an earlier cell", found: "no result named '\(name)'")
+        }
+        guard slot.kind == T.kind else {
+            throw GlassboxError.invalidArgument(name: argument, expected: "a \(T.kind)", found: "'\(name)', a \(slot.kind)")
+        }
+        switch slot {
+        case let .live(v):
+            guard let t = v as? T else {
+                throw GlassboxError.invalidArgument(name: argument, expected: "a \(T.kind)", found: "'\(name)' of another type")
+            }
+            return t
+        case let .stored(s):
+            let t = try ReportJSON.decode(T.self, from: Data(s.json.utf8), path: "result '\(name)' in the cell cache")
+            results[name] = .live(t)
+            return t
+        }
+    }
+}
