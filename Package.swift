@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Release builds of the numeric targets are what users and `make test` run; -Ounchecked removes
-// bounds checks from the hot loops, which are written over raw pointers anyway.
+// Release builds of the numeric targets are what users and `make test` run. They keep Swift's checks (-O, not
+// -Ounchecked): an index or size that a file, flag or recipe controls must never turn into memory corruption, and the
+// hot loops run over raw pointers anyway (BENCHMARKS.md has the measured cost: within noise). GLASSBOX_UNCHECKED=1 at
+// build time restores -Ounchecked for comparison.
 // Haswell level (AVX2 + FMA, every x86 server since 2013) lets the explicit 8-wide SIMD loops compile to single
 // 256-bit instructions instead of pairs of SSE ones.
 #if arch(x86_64)
@@ -10,7 +12,8 @@ let cpu = ["-target-cpu", "haswell"]
 #else
 let cpu: [String] = []
 #endif
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + cpu, .when(configuration: .release))]
+let unchecked = Context.environment["GLASSBOX_UNCHECKED"] == "1"
+let fast: [SwiftSetting] = [.unsafeFlags([unchecked ? "-Ounchecked" : "-O", "-wmo"] + cpu, .when(configuration: .release))]
 
 let package = Package(
     name: "Glassbox",

@@ -45,12 +45,12 @@ final class StepDocsTests: XCTestCase {
         let recipe = try Recipe.parse("---\ntitle: t\n---\n```glassbox\nstep: prune\nmodel: m\nrounds: zero\n```\n", path: "r.md")
         let cell = recipe.cells[0]
         let args = try CellArgs(cell: cell, path: "r.md", parameters: [:])
-        XCTAssertThrowsError(try PruneStep.arguments.decode(args, from: PruneStep.Options())) { e in
+        XCTAssertThrowsError(try PruneStep.arguments.decode(args, from: PruneStep.Options(settings: PruneSettings()))) { e in
             XCTAssertEqual("\(e)", "r.md:7: cell 1 'rounds': expected a whole number ≥ 1, found 'zero'")
         }
         let unknown = try CellArgs(cell: try Recipe.parse("---\ntitle: t\n---\n```glassbox\nstep: prune\nmodel: m\nrate: 1\n```\n", path: "r.md").cells[0],
                                    path: "r.md", parameters: [:])
-        XCTAssertThrowsError(try PruneStep.arguments.decode(unknown, from: PruneStep.Options())) { e in
+        XCTAssertThrowsError(try PruneStep.arguments.decode(unknown, from: PruneStep.Options(settings: PruneSettings()))) { e in
             XCTAssertTrue("\(e)".hasPrefix("r.md:7: cell 1: expected arguments of step 'prune': model, data, name, method"), "\(e)")
         }
         // Flags go through the same declarations, with errors naming the flag.

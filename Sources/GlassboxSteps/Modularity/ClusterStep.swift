@@ -25,31 +25,23 @@ public struct ClusterStep: DeclaredStep {
     public let name = "cluster"
     public let summary = "BSGC co-clusters of a Linear layer, clusterability with baseline and p-value, |W| heat maps"
 
-    public struct Options {
-        public init() {}
-        public var model = ""
-        public var data: String?
-        public var name: String?
-        public var settings = CoClusterSettings()
-    }
+    public typealias Options = ModelTask<CoClusterSettings>
 
-    public static let arguments = Arguments<Options>(defaults: { Options() }, [
-        .text("model", \.model, .name(.model), required: true, help: "the model"),
-        .text("data", \.data, .name(.data), help: "data for the gradient affinities", default: "the model's data"),
-        .text("name", \.name, help: "workspace name of the result", default: "<model>.clusters"),
-    ] + CoClusterSettings.arguments.list.map { $0.lifted(\Options.settings) })
+    public static let arguments = Options.arguments(CoClusterSettings.arguments, defaults: { CoClusterSettings() }, model: "the model",
+                                                    data: "data for the gradient affinities", name: "workspace name of the result",
+                                                    nameDefault: "<model>.clusters")
 
     public init() {}
 
     public func initialOptions(_ ctx: CellContext) -> Options {
-        var o = Options()
-        o.settings.seed = ctx.seed
-        return o
+        var s = CoClusterSettings()
+        s.seed = ctx.seed
+        return Options(settings: s)
     }
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         let o = try options(ctx)
-        return o.settings.affinity == .weight ? StepInputs(names: [WorkspaceName(.model, o.model)]) : StepInputs.model(o.model, data: o.data, ws)
+        return o.settings.affinity == .weight ? StepInputs(names: [WorkspaceName(.model, o.model)]) : o.inputs(ws)
     }
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {

@@ -34,31 +34,22 @@ public struct PruneStep: DeclaredStep {
     public let name = "prune"
     public let summary = "a pruned copy of a model (masks saved) and its per-round record: text, cards, table"
 
-    public struct Options {
-        public init() {}
-        public var model = ""
-        public var data: String?
-        public var name: String?
-        public var settings = PruneSettings()
-    }
+    public typealias Options = ModelTask<PruneSettings>
 
-    public static let arguments = Arguments<Options>(defaults: { Options() }, [
-        .text("model", \.model, .name(.model), required: true, help: "the model to prune (it is copied)"),
-        .text("data", \.data, .name(.data), help: "retraining and test data", default: "the model's data"),
-        .text("name", \.name, help: "workspace name of the pruned model and its result", default: "<model>-pruned"),
-    ] + PruneSettings.arguments.list.map { $0.lifted(\Options.settings) })
+    public static let arguments = Options.arguments(PruneSettings.arguments, defaults: { PruneSettings() },
+                                                    model: "the model to prune (it is copied)", data: "retraining and test data",
+                                                    name: "workspace name of the pruned model and its result", nameDefault: "<model>-pruned")
 
     public init() {}
 
     public func initialOptions(_ ctx: CellContext) -> Options {
-        var o = Options()
-        o.settings.seed = ctx.seed
-        return o
+        var s = PruneSettings()
+        s.seed = ctx.seed
+        return Options(settings: s)
     }
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
-        let o = try options(ctx)
-        return StepInputs.model(o.model, data: o.data, ws)
+        try options(ctx).inputs(ws)
     }
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
