@@ -23,6 +23,7 @@ public indirect enum Figure: Codable, Equatable, Sendable {
     case persistenceDiagram(PersistenceDiagram)
     case mapperDiagram(MapperDiagram)
     case panels(PanelGrid)
+    case imageTable(ImageTable)
 
     public var kind: any FigureKind {
         switch self {
@@ -37,6 +38,7 @@ public indirect enum Figure: Codable, Equatable, Sendable {
         case let .persistenceDiagram(f): return f
         case let .mapperDiagram(f): return f
         case let .panels(f): return f
+        case let .imageTable(f): return f
         }
     }
 

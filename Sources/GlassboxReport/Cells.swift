@@ -155,7 +155,7 @@ public struct CellFailure: Error, CustomStringConvertible, @unchecked Sendable {
     /// One line: `recipe:line: cell N (step) failed: message`; when the message already starts with the recipe
     /// path (an argument error pointing at its own line), that location is kept instead of the cell's.
     public var description: String {
-        let message = (underlying as? CustomStringConvertible)?.description ?? "\(underlying)"
+        let message = "\(underlying)"
         if message.hasPrefix(recipe + ":") { return "cell \(cell) (\(step)) failed: \(message)" }
         return "\(recipe):\(line): cell \(cell) (\(step)) failed: \(message)"
     }
