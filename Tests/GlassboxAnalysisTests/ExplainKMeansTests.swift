@@ -59,6 +59,21 @@ final class ExplainKMeansTests: XCTestCase {
         }
     }
 
+    func testRadixSortEqualsSort() {
+        var g = SeededGenerator(seed: 4)
+        for n in [0, 5, 65, 1000, 20_000] {
+            let v = (0..<n).map { _ -> Float in
+                switch g.int(below: 4) {
+                case 0: return 0
+                case 1: return Float(g.int(below: 5))
+                case 2: return g.normal() * 1e-20
+                default: return g.normal() * 1e6
+                }
+            }
+            XCTAssertEqual(OptimalKMeans1D.sortedFloats(v), v.sorted(), "n = \(n)")
+        }
+    }
+
     func testSmallCases() {
         XCTAssertEqual(OptimalKMeans1D.cluster([], k: 3).clusters, [])
         let one = OptimalKMeans1D.cluster([4, 1, 3], k: 1)

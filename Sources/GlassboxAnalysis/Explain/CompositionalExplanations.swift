@@ -29,7 +29,7 @@ public enum CompositionalExplanations {
         try config.validate(unitCount: activations.units)
         try ExplainValidation.matches(activations, index.layout)
         let units = try ExplainValidation.units(config.units, count: activations.units)
-        if config.search.exhaustiveLength2 && config.search.maxLength >= 2 { index.preparePairs() }
+        if config.search.maxLength >= 2 { index.preparePairs() }
         var out = [UnitExplanation?](repeating: nil, count: units.count)
         var failure: Error?
         let lock = NSLock()

@@ -44,20 +44,12 @@ struct ExhaustiveLength2 {
         }
         stats.candidates += cands.count
         cands.sort { $0.bound > $1.bound }
-        var yCache: [Int: Int] = [:]
-        func y(_ a: Int, _ b: Int) -> Int {
-            let key = min(a, b) * C + max(a, b)
-            if let v = yCache[key] { return v }
-            let v = tripleCount(ctx, a, b)
-            yCache[key] = v
-            return v
-        }
         for (ci, cand) in cands.enumerated() {
             if !verify, let b = best, cand.bound < b.iou {
                 stats.skippedGlobal += cands.count - ci
                 break
             }
-            let x = idx.pair(cand.a, cand.b), yy = y(cand.a, cand.b)
+            let x = idx.pair(cand.a, cand.b), yy = ctx.tripleCount(cand.a, cand.b)
             let k = PairCounts(n: n, gu: ctx.cu[cand.a], cu: ctx.cu[cand.b], g: idx.masks[cand.a].count, c: idx.masks[cand.b].count)
             let e = k.exact(x: x, y: yy)[cand.op.rawValue]
             if verify {
@@ -70,30 +62,5 @@ struct ExhaustiveLength2 {
             if best == nil || ranksBefore(f.rank, best!.rank) { best = f }
         }
         return best
-    }
-
-    /// |A ∩ B ∩ U| over the images all three touch.
-    func tripleCount(_ ctx: SearchContext, _ a: Int, _ b: Int) -> Int {
-        let ma = ctx.index.masks[a], mb = ctx.index.masks[b], u = ctx.unit
-        let wpi = ctx.index.layout.wordsPerImage
-        let lists = [ma, mb, u].sorted { $0.images.count < $1.images.count }
-        var t = 0
-        ma.mask.withWords { wa in
-            mb.mask.withWords { wb in
-                u.mask.withWords { wu in
-                    lists[1].perImage.withUnsafeBufferPointer { p1 in
-                        lists[2].perImage.withUnsafeBufferPointer { p2 in
-                            for s32 in lists[0].images {
-                                let s = Int(s32)
-                                guard p1[s] > 0, p2[s] > 0 else { continue }
-                                let o = s * wpi
-                                for k in 0..<wpi { t &+= (wa[o + k] & wb[o + k] & wu[o + k]).nonzeroBitCount }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return t
     }
 }

@@ -87,8 +87,10 @@ struct PairCounts {
     }
 }
 
-/// x = |G ∩ C| and y = |G ∩ C ∩ U| by one pass over the images both G and C touch.
+/// x = |G ∩ C| and y = |G ∩ C ∩ U|: for a single concept G from the pairwise table and a pass over the images G, C
+/// and U all touch; otherwise by one pass over the images both G and C touch.
 func exactPair(_ ctx: SearchContext, _ g: BeamFormula, _ c: Int) -> (x: Int, y: Int) {
+    if let a = g.leaf, ctx.index.hasPairs { return (ctx.index.pair(a, c), ctx.tripleCount(a, c)) }
     let (gm, _, _) = g.view(ctx)
     let cm = ctx.index.masks[c]
     let wpi = ctx.index.layout.wordsPerImage

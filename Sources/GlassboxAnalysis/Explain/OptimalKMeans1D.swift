@@ -28,7 +28,7 @@ public enum OptimalKMeans1D {
     public static func cluster(_ values: [Float], k: Int) -> Result {
         precondition(k >= 1, "k must be ≥ 1")
         guard !values.isEmpty else { return Result(clusters: [], cost: 0) }
-        let sorted = values.sorted()
+        let sorted = sortedFloats(values)
         var u: [Float] = [], w: [Double] = []
         for v in sorted {
             if let last = u.last, last == v { w[w.count - 1] += 1 } else { u.append(v); w.append(1) }
@@ -86,5 +86,30 @@ public enum OptimalKMeans1D {
             return Cluster(min: u[i], max: u[j], count: Int(ww), mean: shift + (S1[j + 1] - S1[i]) / ww)
         }
         return Result(clusters: clusters, cost: bounds.reduce(0) { $0 + cost($1.0, $1.1) })
+    }
+
+    /// Ascending order of finite floats by a least-significant-digit radix sort on their bits (three 11-bit passes),
+    /// mapped so that unsigned order is numeric order: much faster than a comparison sort on millions of values.
+    public static func sortedFloats(_ values: [Float]) -> [Float] {
+        let n = values.count
+        guard n > 64 else { return values.sorted() }
+        var keys = values.map { v -> UInt32 in
+            let b = v.bitPattern
+            return b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000
+        }
+        var tmp = [UInt32](repeating: 0, count: n)
+        for pass in 0..<3 {
+            let shift = UInt32(pass * 11)
+            var count = [Int](repeating: 0, count: 2049)
+            for k in keys { count[Int((k >> shift) & 0x7FF) + 1] += 1 }
+            for i in 0..<2048 { count[i + 1] += count[i] }
+            for k in keys {
+                let d = Int((k >> shift) & 0x7FF)
+                tmp[count[d]] = k
+                count[d] += 1
+            }
+            swap(&keys, &tmp)
+        }
+        return keys.map { k in Float(bitPattern: k & 0x8000_0000 != 0 ? k & 0x7FFF_FFFF : ~k) }
     }
 }

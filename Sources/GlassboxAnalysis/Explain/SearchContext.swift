@@ -40,6 +40,35 @@ final class SearchContext {
         cuImage = per
     }
 
+    /// |A ∩ B ∩ U| of two concepts, cached (the exhaustive search and the beam's length-2 step share them).
+    func tripleCount(_ a: Int, _ b: Int) -> Int {
+        let key = min(a, b) * index.count + max(a, b)
+        if let v = triples[key] { return v }
+        let ma = index.masks[a], mb = index.masks[b], u = unit
+        let wpi = index.layout.wordsPerImage
+        let lists = [ma, mb, u].sorted { $0.images.count < $1.images.count }
+        var t = 0
+        ma.mask.withWords { wa in
+            mb.mask.withWords { wb in
+                u.mask.withWords { wu in
+                    lists[1].perImage.withUnsafeBufferPointer { p1 in
+                        lists[2].perImage.withUnsafeBufferPointer { p2 in
+                            for s32 in lists[0].images {
+                                let s = Int(s32)
+                                guard p1[s] > 0, p2[s] > 0 else { continue }
+                                let o = s * wpi
+                                for k in 0..<wpi { t &+= (wa[o + k] & wb[o + k] & wu[o + k]).nonzeroBitCount }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        triples[key] = t
+        return t
+    }
+    private var triples: [Int: Int] = [:]
+
     /// IoU of concept c alone.
     @inline(__always) func primitive(_ c: Int) -> Fraction { Fraction.iou(intersection: cu[c], area: index.masks[c].count, unit: n) }
 }

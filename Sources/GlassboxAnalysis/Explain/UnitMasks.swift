@@ -35,8 +35,7 @@ public enum UnitMasks {
     /// 99.5th percentile for q = 0.005. Exact (sorts a copy).
     public static func topQuantile(_ values: [Float], q: Double) -> Double {
         precondition(!values.isEmpty)
-        let sorted = values.sorted()
-        return quantileOfSorted(sorted, 1 - q)
+        return quantileOfSorted(OptimalKMeans1D.sortedFloats(values), 1 - q)
     }
 
     /// Linear-interpolation quantile p ∈ [0, 1] of ascending values.
@@ -82,9 +81,14 @@ public enum UnitMasks {
                         for s in 0..<acts.count {
                             up.apply(v.baseAddress! + s * stride + u * plane, bp.baseAddress!, rp.baseAddress!)
                             for (r, range) in ranges.enumerated() {
+                                let lo = range.lower, hi = range.upper ?? .infinity
                                 storage[r].withUnsafeMutableBufferPointer { m in
                                     let dst = m.baseAddress! + s * wpi
-                                    for p in 0..<P where range.contains(bp[p]) { dst[p >> 6] |= 1 << UInt64(p & 63) }
+                                    if range.lowerStrict {
+                                        for p in 0..<P { let v = Double(bp[p]); if v > lo && v <= hi { dst[p >> 6] |= 1 << UInt64(p & 63) } }
+                                    } else {
+                                        for p in 0..<P { let v = Double(bp[p]); if v >= lo && v <= hi { dst[p >> 6] |= 1 << UInt64(p & 63) } }
+                                    }
                                 }
                             }
                         }
