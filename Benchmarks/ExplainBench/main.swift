@@ -102,6 +102,7 @@ func speed() throws {
     cl.search.useBound = false
     let (u, ut) = try timed("clustered without the bound") { try CompositionalExplanations.run(acts, index: index, config: cl) }
     print("    same formulas as with the bound: \(u.units.map { $0.ranges.map { $0.best?.text ?? "-" } } == e.units.map { $0.ranges.map { $0.best?.text ?? "-" } }); bound speed-up \(f(ut / et, 2))×")
+    print("    every candidate's IoU computed: \(u.search.evaluated) in \(f(ut, 2)) s = \(f(Double(u.search.evaluated) / ut, 0)) IoU evaluations per second (wall clock, all work included)")
     print(String(format: "  total CPU time %.1f s", cpuSeconds() - cpu0))
 }
 
@@ -166,10 +167,31 @@ func study() throws {
     try layerStudy("MLP 784-100-50-10", model: mlp, null: mlpNull, layer: "2.weight", probes: probes, index: index)
 }
 
+/// Quantiles of the Morpho-MNIST measurements over MNIST, which the default bin edges of thickness and slant
+/// (`ImageConceptConfig`) are read from.
+func morphometry() throws {
+    guard let mnist = loadMNIST() else { print("MNIST not found"); return }
+    var thick: [Double] = [], slant: [Double] = []
+    for s in 0..<mnist.count {
+        let img = Array(mnist.images.scalars[(s * 784)..<((s + 1) * 784)])
+        let fg = img.withUnsafeBufferPointer { ImageOps.foreground($0, threshold: nil) }
+        let sk = Skeleton.thin(fg, height: 28, width: 28)
+        let d = ImageOps.distanceTransform(fg, height: 28, width: 28)
+        if let t = Morphometry.thickness(skeleton: sk, distance: d) { thick.append(t) }
+        if let a = Morphometry.slantDegrees(foreground: fg, height: 28, width: 28) { slant.append(a) }
+    }
+    thick.sort(); slant.sort()
+    func q(_ v: [Double], _ p: Double) -> String { f(v[min(v.count - 1, Int(p * Double(v.count)))], 2) }
+    print("MNIST test set, \(mnist.count) digits")
+    print("thickness (px): " + [0.05, 0.25, 1.0 / 3, 0.5, 2.0 / 3, 0.75, 0.95].map { "q\(f($0, 2)) \(q(thick, $0))" }.joined(separator: ", "))
+    print("slant (deg):    " + [0.05, 0.25, 1.0 / 3, 0.5, 2.0 / 3, 0.75, 0.95].map { "q\(f($0, 2)) \(q(slant, $0))" }.joined(separator: ", "))
+}
+
 do {
     switch mode {
     case "speed": try speed()
     case "study": try study()
+    case "morphometry": try morphometry()
     default: print("usage: ExplainBench speed|study [options]")
     }
 } catch {

@@ -275,6 +275,23 @@ final class ExplainSearchTests: XCTestCase {
         XCTAssertTrue(e.units[0].ranges.allSatisfy { $0.best == nil || $0.metrics?.labelMasking != nil })
     }
 
+    /// The model entry points: the random-initialisation null built from the architecture and a seed.
+    func testModelEntryPoints() throws {
+        let probes = try rectangleProbes(images: 30, concepts: 4)
+        let spec = try ModelSpec.parse("input 1x28x28; conv 3 k3 p1; relu; maxpool 2")
+        let model = try Sequential(spec: spec, seed: 1)
+        let d = try Dissection.run(model, layer: "0.weight", probes: probes, config: DissectionConfig(randomInitSeed: 5))
+        XCTAssertEqual(d.units.count, 3)
+        XCTAssertEqual(d.randomInit?.bestIoU.count, 3)
+        let explicit = try Dissection.run(model, layer: "0.weight", probes: probes, nullModel: try Sequential(spec: spec, seed: 5))
+        XCTAssertEqual(explicit.randomInit, d.randomInit)
+        let other = try Sequential(spec: ModelSpec.parse("input 1x28x28; conv 4 k3 p1; relu"), seed: 5)
+        XCTAssertThrowsError(try Dissection.run(model, layer: "0.weight", probes: probes, nullModel: other))
+        let pooled = try Dissection.run(model, layer: "2", probes: probes, config: DissectionConfig(upsampler: .receptiveField))
+        XCTAssertEqual(pooled.units.count, 3)
+        XCTAssertThrowsError(try UnitActivations(values: Tensor(zeros: [1, 1, 2, 2]), field: ReceptiveField(offset: 0, step: 0)))
+    }
+
     func testInvalidSettingsThrow() throws {
         let probes = try rectangleProbes(images: 5, concepts: 2)
         let acts = try UnitActivations(values: Tensor(zeros: [5, 2, 7, 7]))

@@ -59,10 +59,12 @@ final class ProbeSetTests: XCTestCase {
         let cells = ProbeSets.gridNames.map { try! c($0) }
         XCTAssertEqual(cells.reduce(0) { $0 + $1.mask.popcount }, 2 * 784)
         XCTAssertEqual(pixels(cells[0], image: 1, L).count, 100)   // rows 0–9 × columns 0–9
-        // Morphometry for digits: the upright bar is in the upright slant bin, 3 pixels thick.
+        // Morphometry for digits: the upright bar is in the upright slant bin, 3 pixels thick (above 2.25: thick).
         XCTAssertEqual(pixels(try c("slant-upright"), image: 1, L).count, 784)
         XCTAssertEqual(try c("slant-upright").category, .morphology)
-        XCTAssertEqual(pixels(try c("thickness-medium"), image: 1, L).count, 784)
+        XCTAssertEqual(pixels(try c("thickness-thick"), image: 1, L).count, 784)
+        // Its core column is a thick stroke (width 3 > 2), its sides take the width of the skeleton next to them.
+        XCTAssertEqual(pixels(try c("stroke-thick"), image: 1, L).filter { $0 / 28 == 14 }.map { $0 % 28 }, [13, 14, 15])
         // Intensity: 0.9 is "white", 0 "black".
         XCTAssertEqual(pixels(try c("intensity-white"), image: 1, L).count, 60)
         XCTAssertNil(probes.concept(named: "intensity-dark"), "empty concepts are dropped")

@@ -27,11 +27,16 @@ public struct DissectionConfig: Codable, Equatable, Sendable {
     public var units: [Int]?
     /// Best concepts listed per unit.
     public var topConcepts: Int
+    /// Random-initialisation null for the model entry point: the same architecture initialised with this seed
+    /// (nil: no such null unless a null model is passed).
+    public var randomInitSeed: UInt64?
 
     public init(quantile: Double = 0.005, upsampler: Upsampler = .bilinear, detectorThreshold: Double = 0.04,
-                denominator: IoUDenominator = .global, shuffleDraws: Int = 1, seed: UInt64 = 0, units: [Int]? = nil, topConcepts: Int = 5) {
+                denominator: IoUDenominator = .global, shuffleDraws: Int = 1, seed: UInt64 = 0, units: [Int]? = nil, topConcepts: Int = 5,
+                randomInitSeed: UInt64? = nil) {
         self.quantile = quantile; self.upsampler = upsampler; self.detectorThreshold = detectorThreshold; self.denominator = denominator
         self.shuffleDraws = shuffleDraws; self.seed = seed; self.units = units; self.topConcepts = topConcepts
+        self.randomInitSeed = randomInitSeed
     }
 
     public func validate(unitCount: Int) throws {
@@ -174,13 +179,17 @@ public enum Dissection {
                                 detectorsBeatingRandomInit: nullSummary.map { _ in unitResults.filter { $0.beatsRandomInit == true }.count })
     }
 
-    /// Model convenience: the layer named `layer` (`ExplainLayers.resolve`) of `model`, and of `nullModel` (same
-    /// architecture at random initialisation) for the null.
+    /// Model convenience: the layer named `layer` (`ExplainLayers.resolve`) of `model`, and for the null the same layer
+    /// of `nullModel`, or else of the same architecture initialised with `config.randomInitSeed`.
     public static func run(_ model: Sequential, layer: String, probes: ProbeSet, config: DissectionConfig = DissectionConfig(),
                            nullModel: Sequential? = nil) throws -> DissectionResult {
         let li = try ExplainLayers.resolve(model, layer)
         let acts = try ExplainLayers.activations(model, images: probes.images, layer: li)
-        let nullActs = try nullModel.map { try ExplainLayers.activations($0, images: probes.images, layer: li) }
+        if let m = nullModel, m.spec != model.spec {
+            throw GlassboxError.invalidArgument(name: "null model", expected: "the architecture '\(model.spec)'", found: "'\(m.spec)'")
+        }
+        let null = try nullModel ?? config.randomInitSeed.map { try Sequential(spec: model.spec, seed: $0) }
+        let nullActs = try null.map { try ExplainLayers.activations($0, images: probes.images, layer: li) }
         return try run(acts, probes: probes, config: config, nullActivations: nullActs)
     }
 

@@ -28,6 +28,9 @@ public struct UnitActivations: Sendable {
         if let i = values.scalars.firstIndex(where: { !$0.isFinite }) {
             throw GlassboxError.invalidArgument(name: "activations", expected: "finite values", found: "\(values.scalars[i]) at \(i)")
         }
+        if let f = field, !(f.offset.isFinite && f.step.isFinite && f.step > 0 && f.size >= 1) {
+            throw GlassboxError.invalidArgument(name: "receptive field", expected: "a finite offset, a step > 0 and a size ≥ 1", found: "\(f)")
+        }
         self.values = values
         self.field = field
     }

@@ -46,6 +46,10 @@ public struct SyntheticProbeConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         guard (1...1_000_000).contains(count) else { throw GlassboxError.invalidArgument(name: "count", expected: "1…1000000 images", found: "\(count)") }
         guard (8...512).contains(side) else { throw GlassboxError.invalidArgument(name: "side", expected: "8…512 pixels", found: "\(side)") }
+        guard count * side * side * (colour ? 3 : 1) <= 1 << 28 else {
+            throw GlassboxError.invalidArgument(name: "count", expected: "at most 2^28 image values (count × side² × channels)",
+                                                found: "\(count) × \(side)² × \(colour ? 3 : 1)")
+        }
         guard minObjects >= 1, maxObjects >= minObjects, maxObjects <= 16 else {
             throw GlassboxError.invalidArgument(name: "objects", expected: "1 ≤ min-objects ≤ max-objects ≤ 16", found: "\(minObjects)…\(maxObjects)")
         }
