@@ -69,6 +69,7 @@ public enum CompositionalExplanations {
         let values = acts.unitValues(u)
         let rs = ranges(values, clusters: config.clusters, quantile: config.quantile)
         let masks = try UnitMasks.masks(acts, unit: u, ranges: rs, layout: L, upsampler: config.upsampler)
+        let (counts, peaks) = rangeStatistics(values, plane: acts.plane, ranges: rs)
         var out: [RangeExplanation] = []
         for (r, range) in rs.enumerated() {
             let um = SampleMask(masks[r], layout: L)
@@ -83,28 +84,45 @@ public enum CompositionalExplanations {
                 gap = max(0, e2.iou.value - b2.iou.value)
                 sub = b2.iou < e2.iou
             }
-            out.append(RangeExplanation(index: r, range: range, activations: values.reduce(0) { $0 + (range.contains($1) ? 1 : 0) },
+            out.append(RangeExplanation(index: r, range: range, activations: counts[r],
                                         unitPixels: um.count, firingImages: um.images.count, best: score(o.best), bestConcept: score(o.bestPrimitive),
                                         beamLength2: score(o.beamLength2), exhaustiveLength2: score(o.exhaustiveLength2),
                                         gapLength2: gap, beamSuboptimalAtLength2: sub,
                                         metrics: fm.map { ExplanationMetrics.measure(unit: um, formula: $0) },
                                         search: o.stats, exhaustiveSearch: config.search.exhaustiveLength2 && config.search.maxLength >= 2 ? o.exhaustiveStats : nil,
-                                        examples: examples(values, plane: acts.plane, range: range, count: config.examples, unit: um, formula: fm)))
+                                        examples: examples(peaks[r], count: config.examples, unit: um, formula: fm)))
         }
         return UnitExplanation(unit: u, ranges: out)
     }
 
-    /// The `count` images with the largest raw activation within the range (ties to the lower index).
-    static func examples(_ values: [Float], plane: Int, range: ActivationRange, count: Int, unit: SampleMask, formula: SampleMask?) -> [DatasetExample] {
-        guard count > 0 else { return [] }
-        var peaks: [(Int, Float)] = []
-        for s in 0..<(values.count / plane) {
-            var best: Float?
-            for k in (s * plane)..<((s + 1) * plane) where range.contains(values[k]) { best = max(best ?? values[k], values[k]) }
-            if let b = best { peaks.append((s, b)) }
+    /// In one pass over a unit's raw values: how many fall in each range, and per range the images with a value in it
+    /// and their largest such value.
+    static func rangeStatistics(_ values: [Float], plane: Int, ranges: [ActivationRange]) -> (counts: [Int], peaks: [[(Int, Float)]]) {
+        var counts = [Int](repeating: 0, count: ranges.count)
+        var peaks = [[(Int, Float)]](repeating: [], count: ranges.count)
+        let lo = ranges.map(\.lower), hi = ranges.map { $0.upper ?? .infinity }, strict = ranges.map(\.lowerStrict)
+        var best = [Float](repeating: 0, count: ranges.count), seen = [Bool](repeating: false, count: ranges.count)
+        values.withUnsafeBufferPointer { v in
+            for s in 0..<(v.count / plane) {
+                for r in ranges.indices { seen[r] = false }
+                for k in (s * plane)..<((s + 1) * plane) {
+                    let x = Double(v[k])
+                    for r in ranges.indices where (strict[r] ? x > lo[r] : x >= lo[r]) && x <= hi[r] {
+                        counts[r] += 1
+                        if !seen[r] || v[k] > best[r] { best[r] = v[k]; seen[r] = true }
+                    }
+                }
+                for r in ranges.indices where seen[r] { peaks[r].append((s, best[r])) }
+            }
         }
-        peaks.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        return peaks.prefix(count).map { s, a in DatasetExample(image: s, activation: a, unitMask: unit.imageMask(s), formulaMask: formula?.imageMask(s)) }
+        return (counts, peaks)
+    }
+
+    /// The `count` images with the largest raw activation within the range (ties to the lower index).
+    static func examples(_ peaks: [(Int, Float)], count: Int, unit: SampleMask, formula: SampleMask?) -> [DatasetExample] {
+        guard count > 0 else { return [] }
+        let top = peaks.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(count)
+        return top.map { s, a in DatasetExample(image: s, activation: a, unitMask: unit.imageMask(s), formulaMask: formula?.imageMask(s)) }
     }
 
     static func specialisation(_ units: [UnitExplanation], index: ConceptIndex) -> [SpecialisationPoint] {

@@ -93,23 +93,35 @@ public enum OptimalKMeans1D {
     public static func sortedFloats(_ values: [Float]) -> [Float] {
         let n = values.count
         guard n > 64 else { return values.sorted() }
-        var keys = values.map { v -> UInt32 in
-            let b = v.bitPattern
-            return b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000
-        }
-        var tmp = [UInt32](repeating: 0, count: n)
-        for pass in 0..<3 {
-            let shift = UInt32(pass * 11)
-            var count = [Int](repeating: 0, count: 2049)
-            for k in keys { count[Int((k >> shift) & 0x7FF) + 1] += 1 }
-            for i in 0..<2048 { count[i + 1] += count[i] }
-            for k in keys {
-                let d = Int((k >> shift) & 0x7FF)
-                tmp[count[d]] = k
-                count[d] += 1
+        var a = [UInt32](repeating: 0, count: n), b = a
+        var count = [Int](repeating: 0, count: 2049)
+        a.withUnsafeMutableBufferPointer { ap in
+            b.withUnsafeMutableBufferPointer { bp in
+                count.withUnsafeMutableBufferPointer { cp in
+                    values.withUnsafeBufferPointer { v in
+                        for i in 0..<n {
+                            let bits = v[i].bitPattern
+                            ap[i] = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+                        }
+                    }
+                    var src = ap.baseAddress!, dst = bp.baseAddress!
+                    let c = cp.baseAddress!
+                    for pass in 0..<3 {
+                        let shift = UInt32(pass * 11)
+                        c.update(repeating: 0, count: 2049)
+                        for i in 0..<n { c[Int((src[i] >> shift) & 0x7FF) + 1] += 1 }
+                        for i in 0..<2048 { c[i + 1] += c[i] }
+                        for i in 0..<n {
+                            let d = Int((src[i] >> shift) & 0x7FF)
+                            dst[c[d]] = src[i]
+                            c[d] += 1
+                        }
+                        swap(&src, &dst)
+                    }
+                }
             }
-            swap(&keys, &tmp)
         }
-        return keys.map { k in Float(bitPattern: k & 0x8000_0000 != 0 ? k & 0x7FFF_FFFF : ~k) }
+        // Three passes: the sorted keys are in b.
+        return b.map { k in Float(bitPattern: k & 0x8000_0000 != 0 ? k & 0x7FFF_FFFF : ~k) }
     }
 }

@@ -8,8 +8,9 @@ public enum Upsampler: String, Codable, CaseIterable, Sendable {
     case bilinear
     /// Linear spline anchored at each unit's receptive-field centre (the original NetDissect's `upsampleL`): unit i
     /// sits at input pixel offset + i·step (`ReceptiveField`); pixels between two centres interpolate linearly,
-    /// pixels beyond the first or last centre take its value (as FITPACK clamps). Exact half-pixel centres are used
-    /// where the original rounds them down to whole pixels.
+    /// pixels beyond the first or last centre take its value (as FITPACK clamps). Centres are exact, also where they
+    /// fall between two pixels (after a 2×2 pooling: 0.5 + 2i); the original takes the whole pixel start + size // 2
+    /// there (1 + 2i).
     case receptiveField = "receptive-field"
 }
 
