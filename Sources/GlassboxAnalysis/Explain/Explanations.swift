@@ -7,6 +7,13 @@ import GlassboxNN
 /// (La Rosa et al. 2023): `clusters = 1` is CoEx (one mask per unit, activation above the top-quantile threshold);
 /// `clusters = k > 1` splits each unit's non-zero activations into k ranges by optimal 1-D k-means and explains
 /// each range.
+///
+/// Where the reference implementations differ, Glassbox does the following (so that one search serves both methods
+/// and k = 1 reproduces CoEx exactly): a range's mask is the closed interval [min, max] of its cluster (the
+/// clustered-explanations code uses strict inequalities on both ends, which leaves the extreme values out); the beam
+/// keeps `beamWidth` formulas at every step (that code starts from 2·beam concepts and keeps 1 at the last step);
+/// `maxLength` counts concepts, so AND NOT adds one like AND (compexp counts NOT as one more); candidates never reuse a
+/// concept already in the formula, and formulas equal up to commutativity and associativity are searched once.
 public struct ExplanationConfig: Codable, Equatable, Sendable {
     /// Activation ranges per unit (La Rosa et al.: 5); 1 = compositional explanations of the top quantile.
     public var clusters: Int
