@@ -228,7 +228,7 @@ final class ExplainSearchTests: XCTestCase {
     }
 
     /// Metrics on a hand-made pair of masks.
-    func testMetricsByHand() {
+    func testMetricsByHand() throws {
         let L = MaskLayout(images: 3, height: 2, width: 2)
         func mask(_ bits: [(Int, Int)]) -> SampleMask {
             var m = L.emptyMask()
@@ -237,7 +237,7 @@ final class ExplainSearchTests: XCTestCase {
         }
         // U: image 0 pixels 0,1; image 1 pixel 0. F: image 0 pixel 1; image 2 pixels 0–3.
         let u = mask([(0, 0), (0, 1), (1, 0)]), f = mask([(0, 1), (2, 0), (2, 1), (2, 2), (2, 3)])
-        let m = ExplanationMetrics.measure(unit: u, formula: f)
+        let m = try ExplanationMetrics.measure(unit: u, formula: f)
         XCTAssertEqual(m.iou, 1.0 / 7, accuracy: 1e-15)
         XCTAssertEqual(m.activationCoverage!, 1.0 / 3, accuracy: 1e-15)
         XCTAssertEqual(m.detectionAccuracy!, 1.0 / 5, accuracy: 1e-15)
@@ -245,9 +245,13 @@ final class ExplainSearchTests: XCTestCase {
         XCTAssertEqual(m.explanationCoverage!, 0.5)
         XCTAssertEqual(m.meanUnitSize!, (0.5 + 0.25) / 2, accuracy: 1e-15)
         XCTAssertEqual(m.meanFormulaSize!, (0.25 + 1) / 2, accuracy: 1e-15)
-        let empty = ExplanationMetrics.measure(unit: mask([]), formula: f)
+        let empty = try ExplanationMetrics.measure(unit: mask([]), formula: f)
         XCTAssertNil(empty.activationCoverage)
         XCTAssertNil(empty.explanationCoverage)
+        let other = SampleMask(MaskLayout(images: 1, height: 2, width: 2).emptyMask(), layout: MaskLayout(images: 1, height: 2, width: 2))
+        XCTAssertThrowsError(try ExplanationMetrics.measure(unit: u, formula: other))
+        XCTAssertThrowsError(try SampleMask(checking: BitMask(count: 64), layout: L))
+        XCTAssertThrowsError(try Formula.or(.concept(0), .concept(7)).validate(conceptCount: 7))
     }
 
     /// Label masking is 1 when the formula covers every pixel (the input is unchanged) and drops when it covers none

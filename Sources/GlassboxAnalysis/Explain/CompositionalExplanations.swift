@@ -88,7 +88,7 @@ public enum CompositionalExplanations {
                                         unitPixels: um.count, firingImages: um.images.count, best: score(o.best), bestConcept: score(o.bestPrimitive),
                                         beamLength2: score(o.beamLength2), exhaustiveLength2: score(o.exhaustiveLength2),
                                         gapLength2: gap, beamSuboptimalAtLength2: sub,
-                                        metrics: fm.map { ExplanationMetrics.measure(unit: um, formula: $0) },
+                                        metrics: fm.map { ExplanationMetrics.measureSameLayout(unit: um, formula: $0) },
                                         search: o.stats, exhaustiveSearch: config.search.exhaustiveLength2 && config.search.maxLength >= 2 ? o.exhaustiveStats : nil,
                                         examples: examples(peaks[r], count: config.examples, unit: um, formula: fm)))
         }

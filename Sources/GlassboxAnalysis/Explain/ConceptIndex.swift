@@ -71,7 +71,7 @@ public final class ConceptIndex: @unchecked Sendable {
     }
 
     /// |A ∩ B| (after `preparePairs`).
-    @inline(__always) public func pair(_ a: Int, _ b: Int) -> Int { pairs[a * count + b] }
+    @inline(__always) func pair(_ a: Int, _ b: Int) -> Int { pairs[a * count + b] }
     var hasPairs: Bool { !pairs.isEmpty }
 
     /// Index of a concept by name.

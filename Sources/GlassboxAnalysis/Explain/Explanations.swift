@@ -78,8 +78,15 @@ public struct ExplanationMetrics: Codable, Equatable, Sendable {
     /// response in this range comes from the formula's pixels. Needs the model; nil without it.
     public var labelMasking: Double?
 
-    /// All but label masking, from the two masks.
-    public static func measure(unit u: SampleMask, formula f: SampleMask) -> ExplanationMetrics {
+    /// All but label masking, from two masks of the same layout.
+    public static func measure(unit u: SampleMask, formula f: SampleMask) throws -> ExplanationMetrics {
+        guard u.layout == f.layout else {
+            throw GlassboxError.invalidArgument(name: "formula mask", expected: "the unit mask's layout \(u.layout)", found: "\(f.layout)")
+        }
+        return measureSameLayout(unit: u, formula: f)
+    }
+
+    static func measureSameLayout(unit u: SampleMask, formula f: SampleMask) -> ExplanationMetrics {
         let wpi = u.layout.wordsPerImage, P = Double(u.layout.pixelsPerImage)
         var inter = 0, both = 0
         u.mask.withWords { wu in

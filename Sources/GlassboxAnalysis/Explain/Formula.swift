@@ -93,7 +93,14 @@ public indirect enum Formula: Hashable, Sendable, Codable {
         }
     }
 
-    /// The formula's pixels, from the concept masks (NOT within `full`).
+    /// Checks that every concept index is in 0..<conceptCount (do this before `mask` on a formula from outside).
+    public func validate(conceptCount: Int) throws {
+        if let bad = concepts.first(where: { $0 < 0 || $0 >= conceptCount }) {
+            throw GlassboxError.invalidArgument(name: "formula", expected: "concept indices in 0..<\(conceptCount)", found: "\(bad)")
+        }
+    }
+
+    /// The formula's pixels, from the concept masks (NOT within `full`); indices must be valid (`validate`).
     public func mask(_ concepts: [BitMask], full: BitMask) -> BitMask {
         switch self {
         case .concept(let i): return concepts[i]

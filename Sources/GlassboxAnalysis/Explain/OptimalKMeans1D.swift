@@ -25,8 +25,9 @@ public enum OptimalKMeans1D {
         public var cost: Double
     }
 
+    /// `k` < 1 is taken as 1. Values must be finite (`UnitActivations` checks that).
     public static func cluster(_ values: [Float], k: Int) -> Result {
-        precondition(k >= 1, "k must be ≥ 1")
+        let k = max(1, k)
         guard !values.isEmpty else { return Result(clusters: [], cost: 0) }
         let sorted = sortedFloats(values)
         var u: [Float] = [], w: [Double] = []

@@ -29,7 +29,14 @@ public struct SampleMask: Sendable {
     /// Bounding box per image (`PixelBox.empty` where the image has none); empty array when not computed.
     public let boxes: [PixelBox]
 
-    public init(_ mask: BitMask, layout: MaskLayout, boxes wantBoxes: Bool = false) {
+    /// Checks that `mask` has the layout's size and no padding bits set first.
+    public init(checking mask: BitMask, layout: MaskLayout, boxes: Bool = false) throws {
+        try layout.validate(mask, name: "mask")
+        self.init(mask, layout: layout, boxes: boxes)
+    }
+
+    /// For masks known to fit the layout (built by Glassbox).
+    init(_ mask: BitMask, layout: MaskLayout, boxes wantBoxes: Bool = false) {
         precondition(mask.count == layout.bitCount, "mask of \(mask.count) bits for layout \(layout)")
         self.layout = layout
         self.mask = mask

@@ -32,9 +32,10 @@ public struct ActivationRange: Codable, Equatable, Sendable {
 /// Unit masks: which probe pixels a unit marks for an activation range.
 public enum UnitMasks {
     /// The top-`q` quantile threshold of `values`: numpy's default (linear-interpolation) quantile at 1 − q, i.e. the
-    /// 99.5th percentile for q = 0.005. Exact (sorts a copy).
+    /// 99.5th percentile for q = 0.005. Exact (sorts a copy). 0 for no values; q is clamped to [0, 1].
     public static func topQuantile(_ values: [Float], q: Double) -> Double {
-        precondition(!values.isEmpty)
+        guard !values.isEmpty else { return 0 }
+        let q = q.isNaN ? 0 : min(1, max(0, q))
         return quantileOfSorted(OptimalKMeans1D.sortedFloats(values), 1 - q)
     }
 
