@@ -41,7 +41,7 @@ let package = Package(
         // glibc's malloc.h (mallopt), no library to link.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CMalloc"], swiftSettings: fast),
-        .target(name: "GlassboxData", dependencies: ["GlassboxCore"], swiftSettings: fast),
+        .target(name: "GlassboxData", dependencies: ["GlassboxCore", "CCairo"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
         .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData"], swiftSettings: fast),
@@ -65,6 +65,8 @@ let package = Package(
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/GlassboxBench", swiftSettings: fast),
+        .executableTarget(name: "ExplainBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
+                          path: "Benchmarks/ExplainBench", swiftSettings: fast),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
