@@ -70,12 +70,13 @@ public struct ImageTable: FigureKind {
     /// The common image size (from the first cell with an image).
     var imageSize: (height: Int, width: Int)? {
         for row in rows { for c in row { if let im = c.image { return (im.height, im.width) } } }
+        for row in rows { for c in row { if let o = c.overlay, o.count > 0 { let s = Int(Double(o.count).squareRoot()); if s * s == o.count { return (s, s) } } } }
         return nil
     }
 
     public func validate() throws {
         guard !rows.isEmpty, columnCount > 0, let size = imageSize else {
-            throw GlassboxError.invalidArgument(name: "image table", expected: "at least one cell with an image", found: "none")
+            throw GlassboxError.invalidArgument(name: "image table", expected: "at least one cell with an image or a map", found: "none")
         }
         if let t = rowTitles { try requireCount("image table row titles", t.count, rows.count) }
         if let t = columnTitles { try requireCount("image table column titles", t.count, columnCount) }
@@ -129,17 +130,24 @@ public struct ImageTable: FigureKind {
         }
         if let note, !note.isEmpty { body = Layout.caption(note, on: canvas, in: body) }
         let headerH = columnTitles == nil ? 0 : canvas.measure("Ag", size: fs).height + fs * 0.3
-        let rowTitleH = rowTitles == nil ? 0 : canvas.measure("Ag", size: fs).height + fs * 0.25
+        let lineH = canvas.measure("Ag", size: fs).height
+        // Row titles wrap to at most two lines of the table's width.
+        let titleLines: [[String]] = (rowTitles ?? []).map { t in
+            let lines = Layout.wrap(t, on: canvas, size: fs, maxWidth: body.width)
+            return lines.count <= 2 ? lines : [lines[0], canvas.truncated(lines[1...].joined(separator: " "), size: fs, maxWidth: body.width)]
+        }
+        let titleHeights = titleLines.map { $0.isEmpty ? 0 : lineH * Double($0.count) + fs * 0.25 }
         let hasLabels = rows.contains { $0.contains { $0.label != nil } }
         let labelH = ImageCells.labelHeight(on: canvas, hasLabels: hasLabels)
         let cols = columnCount, pad = fs * ImageCells.padding
         let aspect = Double(size.width) / Double(size.height)
         let availW = (body.width - pad * Double(cols - 1)) / Double(cols)
-        let perRow = rowTitleH + labelH + pad
-        let availH = (body.height - headerH - perRow * Double(rows.count)) / Double(rows.count)
+        let fixedH = headerH + titleHeights.reduce(0, +) + (labelH + pad) * Double(rows.count)
+        let availH = (body.height - fixedH) / Double(rows.count)
         let cellW = max(0, min(availW, availH * aspect)), cellH = cellW / aspect
         let gridW = cellW * Double(cols) + pad * Double(cols - 1)
         let x0 = body.minX + (body.width - gridW) / 2
+        let titleX = min(x0, body.minX + (body.width - (titleLines.flatMap { $0 }.map { canvas.measure($0, size: fs).width }.max() ?? 0)) / 2)
         var y = body.minY
         if let titles = columnTitles {
             for (c, t) in titles.enumerated() {
@@ -150,9 +158,11 @@ public struct ImageTable: FigureKind {
             y += headerH
         }
         for (r, row) in rows.enumerated() {
-            if let titles = rowTitles {
-                canvas.text(canvas.truncated(titles[r], size: fs, maxWidth: gridW), at: Point(x0, y), size: fs, color: .ink, h: .left, v: .top)
-                y += rowTitleH
+            if r < titleLines.count {
+                for (i, line) in titleLines[r].enumerated() {
+                    canvas.text(line, at: Point(titleX, y + lineH * Double(i)), size: fs, color: .ink, h: .left, v: .top)
+                }
+                y += titleHeights[r]
             }
             for (c, cell) in row.enumerated() {
                 let frame = Rect(x: x0 + Double(c) * (cellW + pad), y: y, width: cellW, height: cellH)

@@ -37,7 +37,7 @@ public struct StepInputs: Sendable {
 
 /// A name in the workspace, qualified by what it holds.
 public struct WorkspaceName: Hashable, Codable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Codable, Sendable { case data, model, evaluation, result }
+    public enum Kind: String, Codable, Sendable { case data, model, evaluation, result, probes }
     public var kind: Kind
     public var name: String
     public init(_ kind: Kind, _ name: String) { self.kind = kind; self.name = name }

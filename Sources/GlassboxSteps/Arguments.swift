@@ -107,6 +107,7 @@ public enum ArgumentType: Sendable {
         case .model: return "model"
         case .evaluation: return "evaluation"
         case .result: return "result"
+        case .probes: return "probe set"
         }
     }
 
@@ -310,8 +311,8 @@ public extension StepArgument {
                     })
     }
 
-    static func flag(_ name: String, _ kp: WritableKeyPath<Options, Bool>, help: String) -> Self {
-        Self(name: name, type: .flag, help: help, required: false, defaultNote: nil, defaultValue: { "\($0[keyPath: kp])" },
+    static func flag(_ name: String, _ kp: WritableKeyPath<Options, Bool>, help: String, default note: String? = nil) -> Self {
+        Self(name: name, type: .flag, help: help, required: false, defaultNote: note, defaultValue: { "\($0[keyPath: kp])" },
              apply: { o, r in if let s = try r.scalar(name) { o[keyPath: kp] = try ArgumentParse.bool(s, name, r) } })
     }
 

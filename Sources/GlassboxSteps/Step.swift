@@ -50,6 +50,7 @@ public enum Steps {
         PruneStep(), PruneCompareStep(),
         TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), NCutStep(),
         FilterExperimentStep(), TopologyStep(), TopologySensitivityStep(), TopologyCompareStep(),
+        ConceptsStep(), DissectStep(), ExplainStep(),
     ]
 
     public static func named(_ name: String, in steps: [any Step] = builtIn) -> (any Step)? { steps.first { $0.name == name } }

@@ -30,6 +30,15 @@ public struct ModelRecord: Codable, Sendable {
     public var parameterCount: Int
 }
 
+/// A probe set (images with concept masks) as the workspace records it: its file in the cell folder and a summary.
+public struct ProbeRecord: Codable, Sendable {
+    public var file: String
+    public var images: Int
+    public var concepts: Int
+    /// How it was made, in words.
+    public var source: String
+}
+
 public struct EvaluationRecord: Codable, Sendable {
     public var model: String
     public var data: String
@@ -62,6 +71,8 @@ public enum Produced: WorkspaceEntry {
     /// A model: checkpoint file in the cell folder, its spec and its training history.
     case model(name: String, record: ModelRecord)
     case evaluation(name: String, record: EvaluationRecord)
+    /// A probe set, stored in its binary encoding in the cell folder.
+    case probes(name: String, record: ProbeRecord)
     /// An analysis result, typed by its kind.
     case result(name: String, stored: StoredResult)
 
@@ -70,6 +81,7 @@ public enum Produced: WorkspaceEntry {
         case let .data(n, _): return WorkspaceName(.data, n)
         case let .model(n, _): return WorkspaceName(.model, n)
         case let .evaluation(n, _): return WorkspaceName(.evaluation, n)
+        case let .probes(n, _): return WorkspaceName(.probes, n)
         case let .result(n, _): return WorkspaceName(.result, n)
         }
     }
@@ -81,6 +93,7 @@ public final class Workspace: @unchecked Sendable {
     public private(set) var data: [String: (source: DataSource, pair: Lazy<DataPair>)] = [:]
     public private(set) var models: [String: (record: ModelRecord, model: Lazy<Sequential>)] = [:]
     public private(set) var evaluations: [String: EvaluationRecord] = [:]
+    public private(set) var probes: [String: (record: ProbeRecord, set: Lazy<ProbeSet>)] = [:]
     private var results: [String: ResultSlot] = [:]
 
     /// A result held live (made in this run) or as stored JSON (restored from the cache), decoded when asked.
@@ -110,6 +123,10 @@ public final class Workspace: @unchecked Sendable {
             models[name] = (record, model)
         case let .evaluation(name, record):
             evaluations[name] = record
+        case let .probes(name, record):
+            let path = (directory as NSString).appendingPathComponent(record.file)
+            let set = (live as? ProbeSet).map { Lazy(value: $0) } ?? Lazy { try ProbeSet.decode(try Files.read(path), source: path) }
+            probes[name] = (record, set)
         case let .result(name, stored):
             results[name] = .stored(stored)
         }
@@ -127,6 +144,7 @@ public final class Workspace: @unchecked Sendable {
         case .data: return data[n.name] != nil
         case .model: return models[n.name] != nil
         case .evaluation: return evaluations[n.name] != nil
+        case .probes: return probes[n.name] != nil
         case .result: return results[n.name] != nil
         }
     }
@@ -151,6 +169,13 @@ public final class Workspace: @unchecked Sendable {
             throw GlassboxError.invalidArgument(name: "evaluation", expected: "an evaluation made by an earlier cell", found: "'\(name)'")
         }
         return e
+    }
+
+    public func probeSet(_ name: String) throws -> ProbeSet {
+        guard let p = probes[name] else {
+            throw GlassboxError.invalidArgument(name: "probes", expected: "a probe set made by an earlier concepts cell", found: "'\(name)'")
+        }
+        return try p.set.get()
     }
 
     /// The kind of the result named `name`, if there is one.

@@ -90,39 +90,52 @@ public enum CompositionalExplanations {
                                         gapLength2: gap, beamSuboptimalAtLength2: sub,
                                         metrics: fm.map { ExplanationMetrics.measureSameLayout(unit: um, formula: $0) },
                                         search: o.stats, exhaustiveSearch: config.search.exhaustiveLength2 && config.search.maxLength >= 2 ? o.exhaustiveStats : nil,
-                                        examples: examples(peaks[r], count: config.examples, unit: um, formula: fm)))
+                                        examples: examples(peaks[r], count: config.examples, top: r == rs.count - 1, unit: um, formula: fm)))
         }
         return UnitExplanation(unit: u, ranges: out)
     }
 
-    /// In one pass over a unit's raw values: how many fall in each range, and per range the images with a value in it
-    /// and their largest such value.
-    static func rangeStatistics(_ values: [Float], plane: Int, ranges: [ActivationRange]) -> (counts: [Int], peaks: [[(Int, Float)]]) {
+    /// An image with values of a unit in a range: its largest such value and how many of its map's values are in it.
+    struct RangePeak { var image: Int; var peak: Float; var inRange: Int }
+
+    /// In one pass over a unit's raw values: how many fall in each range, and per range the images with a value in it,
+    /// their largest such value and their number of such values.
+    static func rangeStatistics(_ values: [Float], plane: Int, ranges: [ActivationRange]) -> (counts: [Int], peaks: [[RangePeak]]) {
         var counts = [Int](repeating: 0, count: ranges.count)
-        var peaks = [[(Int, Float)]](repeating: [], count: ranges.count)
+        var peaks = [[RangePeak]](repeating: [], count: ranges.count)
         let lo = ranges.map(\.lower), hi = ranges.map { $0.upper ?? .infinity }, strict = ranges.map(\.lowerStrict)
-        var best = [Float](repeating: 0, count: ranges.count), seen = [Bool](repeating: false, count: ranges.count)
+        var best = [Float](repeating: 0, count: ranges.count), inRange = [Int](repeating: 0, count: ranges.count)
         values.withUnsafeBufferPointer { v in
             for s in 0..<(v.count / plane) {
-                for r in ranges.indices { seen[r] = false }
+                for r in ranges.indices { inRange[r] = 0 }
                 for k in (s * plane)..<((s + 1) * plane) {
                     let x = Double(v[k])
                     for r in ranges.indices where (strict[r] ? x > lo[r] : x >= lo[r]) && x <= hi[r] {
                         counts[r] += 1
-                        if !seen[r] || v[k] > best[r] { best[r] = v[k]; seen[r] = true }
+                        if inRange[r] == 0 || v[k] > best[r] { best[r] = v[k] }
+                        inRange[r] += 1
                     }
                 }
-                for r in ranges.indices where seen[r] { peaks[r].append((s, best[r])) }
+                for r in ranges.indices where inRange[r] > 0 { peaks[r].append(RangePeak(image: s, peak: best[r], inRange: inRange[r])) }
             }
         }
         return (counts, peaks)
     }
 
-    /// The `count` images with the largest raw activation within the range (ties to the lower index).
-    static func examples(_ peaks: [(Int, Float)], count: Int, unit: SampleMask, formula: SampleMask?) -> [DatasetExample] {
+    /// The `count` images that show the range best (ties to the lower index). The highest range (or the only one) takes
+    /// the images with the largest activation in it, as network dissection does. Below it every active image reaches
+    /// the range's upper end, so the largest value cannot tell them apart: those ranges take the images with the most
+    /// map values in the range (then the largest value).
+    static func examples(_ peaks: [RangePeak], count: Int, top: Bool, unit: SampleMask, formula: SampleMask?) -> [DatasetExample] {
         guard count > 0 else { return [] }
-        let top = peaks.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(count)
-        return top.map { s, a in DatasetExample(image: s, activation: a, unitMask: unit.imageMask(s), formulaMask: formula?.imageMask(s)) }
+        let ranked = peaks.sorted { a, b in
+            if top { return a.peak != b.peak ? a.peak > b.peak : a.image < b.image }
+            return a.inRange != b.inRange ? a.inRange > b.inRange : (a.peak != b.peak ? a.peak > b.peak : a.image < b.image)
+        }.prefix(count)
+        return ranked.map { p in
+            DatasetExample(image: p.image, activation: p.peak, valuesInRange: p.inRange, unitMask: unit.imageMask(p.image),
+                           formulaMask: formula?.imageMask(p.image))
+        }
     }
 
     static func specialisation(_ units: [UnitExplanation], index: ConceptIndex) -> [SpecialisationPoint] {

@@ -112,6 +112,8 @@ public struct DatasetExample: Codable, Equatable, Sendable {
     public var image: Int
     /// Largest raw activation of the unit in this image within the range.
     public var activation: Float
+    /// The unit's map values in this image that lie in the range (1 for a linear unit).
+    public var valuesInRange: Int
     /// The unit's mask in this image (H·W bits, row-major).
     public var unitMask: BitMask
     /// The best formula's mask in this image.

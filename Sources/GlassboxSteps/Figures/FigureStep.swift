@@ -53,6 +53,7 @@ public struct FigureStep: Step {
     public static let kinds: [any FigureStepKind] = [
         SamplesFigure(), CurvesFigure(), ConfusionFigure(), PerClassFigure(), FiltersFigure(), WeightsFigure(),
         RegionsFigure(), SparsityFigure(), PruneAccuracyFigure(), WeightHistogramFigure(), UnitPrunedFigure(), ClusterabilityFigure(),
+        UnitExplanationsFigure(), SpecialisationFigure(), DissectionSummaryFigure(),
     ]
 
     public static let common = Arguments<Common>(defaults: { Common() }, [
