@@ -54,6 +54,9 @@ let package = Package(
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/GlassboxBench", swiftSettings: fast),
+        // Attribution maps and timings for the comparison with Captum (Benchmarks/attribution/compare.py).
+        .executableTarget(name: "AttributionBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
+                          path: "Benchmarks/AttributionBench", swiftSettings: fast),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
