@@ -94,6 +94,23 @@ final class PartialPassTests: XCTestCase {
         for (p, g0) in zip(model.namedParameters, grads) { XCTAssertEqual(p.parameter.grad.maxAbsDifference(g0), 0, accuracy: 1e-6) }
     }
 
+    /// The same on a ReLU/max-pooling CNN with mostly-zero images, where the convolutions take their sparse
+    /// backward path (most output gradients are zero behind ReLU and max pooling).
+    func testSparseBackwardWithoutParameterGradients() throws {
+        let model = try Sequential(spec: ModelSpec.parse("input 1x28x28; conv 8 k5 p2; relu; maxpool 2; conv 16 k5 p2; relu; maxpool 2; flatten; linear 10"), seed: 4)
+        var g = SeededGenerator(seed: 11)
+        var x = Tensor(zeros: [3, 1, 28, 28])
+        for i in 0..<x.count where (i / 28) % 28 > 8 && (i / 28) % 28 < 20 && i % 28 > 10 && i % 28 < 18 { x[flat: i] = g.uniform() }
+        let y = model.forward(x)
+        var seed = Tensor(zeros: y.shape)
+        for s in 0..<3 { seed[flat: s * 10 + s] = 1 }
+        let dx = model.backward(seed, needInputGradient: true)!
+        model.setParameterGradients(false)
+        _ = model.forward(x)
+        let dx2 = model.backward(seed, needInputGradient: true)!
+        XCTAssertEqual(dx2.maxAbsDifference(dx), 0, accuracy: 1e-6)
+    }
+
     /// A replica computes the same outputs and keeps its own caches.
     func testReplicaMatchesAndIsIndependent() throws {
         let model = try Sequential(spec: ModelSpec.parse(cnnSpec), seed: 5)
