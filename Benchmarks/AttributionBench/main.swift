@@ -11,7 +11,9 @@ import GlassboxNN
 // Images: the MNIST test set re-split 8000:2000 with seed 0 (as `glassbox train --data mnist --resplit 8000:2000`
 // trains on); the first N test images get maps, the first T are timed. Writes to DIR: images.npy (float32
 // [max(N, T), 1, 28, 28]), targets.npy (int64, the model's predicted classes), one <method>.npy per method (float32,
-// [N, 1, 28, 28]), and prints one JSON object with the timings (seconds, best of R) and the completeness gaps.
+// [N, 1, 28, 28]), baseline-blur.npy (the blurred-input baseline of the -blur methods), pool-input-<i>.npy (the
+// input of each max-pooling layer i for the map images), and prints one JSON object with the timings (seconds,
+// best of R) and the completeness gaps.
 let args = CommandLine.arguments
 func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
 
@@ -67,6 +69,16 @@ do {
     let t64 = tt.map { Int64($0) }.withUnsafeBufferPointer { Data(buffer: $0) }
     try Files.writeAtomically(npy("<i8", shape: [tt.count], bytes: t64), to: out + "/targets.npy")
 
+    // A blurred-input baseline (not a constant image: a constant image ties every max-pooling window, where the
+    // routed gradient is not unique and each implementation's float rounding picks a different winner).
+    let blur = BaselineConfig(kind: .blur, blurSigma: 3)
+    try write(try Baselines.make(blur, inputs: x, given: nil), out + "/baseline-blur.npy")
+    // Each max-pooling layer's input for the map images, so the comparison can see where float rounding made the
+    // two implementations pick different winners of a window.
+    _ = model.forward(x)
+    for (i, layer) in model.layers.enumerated() where layer is MaxPool2d && i > 0 {
+        try write(model.activations[i - 1], out + "/pool-input-\(i).npy")
+    }
     let hasConv = model.layers.contains { $0 is Conv2d }
     var methods: [(String, AttributionConfig)] = [
         ("saliency", AttributionConfig(method: .saliency)),
@@ -78,11 +90,11 @@ do {
         ("ig-riemann_right", AttributionConfig(method: .integratedGradients, quadrature: .riemannRight)),
         ("ig-riemann_middle", AttributionConfig(method: .integratedGradients, quadrature: .riemannMiddle)),
         ("ig-riemann_trapezoid", AttributionConfig(method: .integratedGradients, quadrature: .riemannTrapezoid)),
-        ("ig-half", AttributionConfig(method: .integratedGradients, baseline: BaselineConfig(kind: .constant, value: 0.5))),
+        ("ig-blur", AttributionConfig(method: .integratedGradients, baseline: blur)),
         ("occlusion-w4s2", AttributionConfig(method: .occlusion, occlusionWindow: 4, occlusionStride: 2)),
         ("occlusion-w1s1", AttributionConfig(method: .occlusion, occlusionWindow: 1, occlusionStride: 1)),
         ("deeplift", AttributionConfig(method: .deepLift)),
-        ("deeplift-half", AttributionConfig(method: .deepLift, baseline: BaselineConfig(kind: .constant, value: 0.5))),
+        ("deeplift-blur", AttributionConfig(method: .deepLift, baseline: blur)),
     ]
     if hasConv { methods.append(("grad-cam", AttributionConfig(method: .gradCAM))) }
     var gaps: [String: Float] = [:]

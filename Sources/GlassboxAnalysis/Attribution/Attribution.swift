@@ -39,6 +39,7 @@ public struct Attribution: Codable, Equatable, Sendable {
     /// Throws `GlassboxError` for settings, shapes or targets that do not fit the model, before any work.
     public static func compute(model: Sequential, inputs: Tensor, targets: [Int], config: AttributionConfig,
                                baselines: Tensor? = nil) throws -> Attribution {
+        Runtime.configure()
         try config.validate()
         let setup = try AttributionSetup.check(model: model, inputs: inputs, targets: targets)
         let needsBaseline = config.method == .integratedGradients || config.method == .deepLift

@@ -54,6 +54,7 @@ public struct DeletionInsertionResult: Codable, Equatable, Sendable {
 public enum DeletionInsertion {
     public static func evaluate(model: Sequential, inputs: Tensor, targets: [Int], maps: Tensor,
                                 config: DeletionInsertionConfig = DeletionInsertionConfig()) throws -> DeletionInsertionResult {
+        Runtime.configure()
         let setup = try AttributionSetup.check(model: model, inputs: inputs, targets: targets)
         guard inputs.rank == 4 else {
             throw GlassboxError.invalidArgument(name: "inputs", expected: "images [N, C, H, W]", found: "shape \(inputs.shape)")

@@ -146,6 +146,7 @@ public struct ActivationMaximisationResult: Codable, Equatable, Sendable {
 /// Activation maximisation: gradient ascent on the input for a unit, a channel or a class logit.
 public enum ActivationMaximisation {
     public static func run(model: Sequential, config: ActivationMaximisationConfig) throws -> ActivationMaximisationResult {
+        Runtime.configure()
         try config.validate()
         let shapes = try model.spec.shapes()
         guard shapes.count == model.layers.count, config.layer >= 0 && config.layer < model.layers.count else {
