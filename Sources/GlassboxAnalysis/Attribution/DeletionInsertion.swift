@@ -60,6 +60,9 @@ public enum DeletionInsertion {
             throw GlassboxError.invalidArgument(name: "inputs", expected: "images [N, C, H, W]", found: "shape \(inputs.shape)")
         }
         guard maps.shape == inputs.shape else { throw GlassboxError.shapeMismatch(what: "attribution maps", expected: inputs.shape, found: maps.shape) }
+        guard maps.scalars.allSatisfy({ $0.isFinite }) else {
+            throw GlassboxError.invalidArgument(name: "maps", expected: "finite values", found: "NaN or infinity")
+        }
         let (c, h, w) = (inputs.shape[1], inputs.shape[2], inputs.shape[3])
         let step = config.pixelsPerStep ?? w
         guard step >= 1 && step <= h * w else {
