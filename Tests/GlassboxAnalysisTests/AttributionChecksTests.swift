@@ -92,6 +92,30 @@ final class AttributionChecksTests: XCTestCase {
                                                        config: RandomisationTestConfig(attribution: AttributionConfig(method: .gradient), failThreshold: 2)))
     }
 
+    /// Foreground-only comparison: the pixels kept are those with a non-zero input in some channel, in every channel;
+    /// gradient × input maps, 0 off the foreground, are compared on the foreground only.
+    func testForegroundPixels() throws {
+        let x = Tensor(shape: [2, 2, 1, 3], scalars: [0, 1, 0, 0, 0, 2,  0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(RandomisationTest.foreground(x), [[1, 2, 4, 5], []])
+        let m = try Sequential(spec: ModelSpec.parse("input 1x4x4; linear 6; relu; linear 3"), seed: 2)
+        var g = SeededGenerator(seed: 5)
+        var images = Tensor.uniform([5, 1, 4, 4], low: 0, high: 1, using: &g)
+        for i in 0..<images.count where i % 3 == 0 { images[flat: i] = 0 }
+        let config = RandomisationTestConfig(attribution: AttributionConfig(method: .gradientTimesInput), modes: [.cascading], seed: 1)
+        var fg = config; fg.pixels = .foreground
+        let all = try RandomisationTest.run(model: m, inputs: images, targets: [0, 1, 2, 0, 1], config: config)
+        let some = try RandomisationTest.run(model: m, inputs: images, targets: [0, 1, 2, 0, 1], config: fg)
+        let a = try Attribution.compute(model: m, inputs: images, targets: [0, 1, 2, 0, 1], config: config.attribution)
+        let keep = RandomisationTest.foreground(images)
+        XCTAssertEqual(keep[0].count, 16 - (0..<16).filter { $0 % 3 == 0 }.count)
+        for (i, k) in keep.enumerated() {
+            XCTAssertEqual(k, (0..<16).filter { images[flat: i * 16 + $0] != 0 })
+        }
+        XCTAssertEqual(some.cascading.count, 2)
+        XCTAssertNotEqual(all.cascading[1].spearmanAbsolute, some.cascading[1].spearmanAbsolute)
+        XCTAssertEqual(a.values.count, 80)
+    }
+
     /// Activation maximisation and attribution on 32×32 colour inputs: shapes and a channel map per colour.
     func testColourImages() throws {
         let m = try Sequential(spec: ModelSpec.parse("input 3x32x32; conv 4 k3 p1; relu; maxpool 2; flatten; linear 10"), seed: 3)

@@ -10,6 +10,15 @@ public enum RandomisationMode: String, Codable, Sendable, CaseIterable {
     case independent
 }
 
+/// Which pixels the map comparisons use.
+public enum ComparedPixels: String, Codable, Sendable, CaseIterable {
+    case all
+    /// Only pixels whose input is non-zero in some channel. Maps multiplied by x − x′ (gradient × input, integrated
+    /// gradients, DeepLIFT with a zero baseline) are 0 on a black background whatever the model, and on MNIST that
+    /// shared block of zeros alone keeps their rank correlation near 1.
+    case foreground
+}
+
 public struct RandomisationTestConfig: Codable, Equatable, Sendable {
     /// The method under test, with all its settings.
     public var attribution: AttributionConfig
@@ -22,11 +31,13 @@ public struct RandomisationTestConfig: Codable, Equatable, Sendable {
     /// maps and those of the fully randomised model (last cascading stage) exceeds this: its maps barely depend on
     /// what the model learned.
     public var failThreshold: Float
+    /// The pixels compared (SSIM always uses the whole map).
+    public var pixels: ComparedPixels
 
     public init(attribution: AttributionConfig, modes: [RandomisationMode] = [.cascading, .independent], seed: UInt64 = 0,
-                initializer: Initializer = .pytorchDefault, failThreshold: Float = 0.5) {
+                initializer: Initializer = .pytorchDefault, failThreshold: Float = 0.5, pixels: ComparedPixels = .all) {
         self.attribution = attribution; self.modes = modes; self.seed = seed; self.initializer = initializer
-        self.failThreshold = failThreshold
+        self.failThreshold = failThreshold; self.pixels = pixels
     }
 }
 
@@ -69,6 +80,7 @@ public enum RandomisationTest {
         let layers = model.layers.indices.reversed().filter { model.layers[$0] is Linear || model.layers[$0] is Conv2d }
         let names = layers.map { "\($0).weight" }
         let mapShape = Array(inputs.shape.dropFirst())
+        let keep = config.pixels == .all ? nil : foreground(inputs)
         var cascading: [RandomisationStage] = [], independent: [RandomisationStage] = []
         for mode in RandomisationMode.allCases where config.modes.contains(mode) {
             for k in 0..<layers.count {
@@ -78,7 +90,7 @@ public enum RandomisationTest {
                 let maps = try Attribution.compute(model: randomModel, inputs: inputs, targets: targets, config: config.attribution,
                                                    baselines: baselines)
                 let stage = compare(original, maps, mapShape: mapShape, mode: mode,
-                                    randomised: mode == .cascading ? Array(names[0...k]) : [names[k]])
+                                    randomised: mode == .cascading ? Array(names[0...k]) : [names[k]], keep: keep)
                 if mode == .cascading { cascading.append(stage) } else { independent.append(stage) }
             }
         }
@@ -110,7 +122,18 @@ public enum RandomisationTest {
         }
     }
 
-    static func compare(_ a: Attribution, _ b: Attribution, mapShape: [Int], mode: RandomisationMode, randomised: [String]) -> RandomisationStage {
+    /// Per image, the flat map indices (all channels) of the pixels whose input is non-zero in some channel.
+    static func foreground(_ inputs: Tensor) -> [[Int]] {
+        let n = inputs.rows, len = inputs.rowLength
+        let planes = inputs.rank == 4 ? inputs.shape[1] : 1, plane = len / planes
+        return (0..<n).map { i in
+            let on = (0..<plane).filter { p in (0..<planes).contains { inputs.scalars[i * len + $0 * plane + p] != 0 } }
+            return (0..<planes).flatMap { c in on.map { c * plane + $0 } }
+        }
+    }
+
+    static func compare(_ a: Attribution, _ b: Attribution, mapShape: [Int], mode: RandomisationMode, randomised: [String],
+                        keep: [[Int]]? = nil) -> RandomisationStage {
         let n = a.targets.count
         var rAbs = [Float](), rSigned = [Float](), ssims = [Float]()
         let planes = mapShape.count == 3 ? mapShape[0] : 1
@@ -118,8 +141,13 @@ public enum RandomisationTest {
         for i in 0..<n {
             let x = a.map(i), y = b.map(i)
             let ax = x.map { abs($0) }, ay = y.map { abs($0) }
-            rAbs.append(Float(MapComparison.spearman(ax, ay)))
-            rSigned.append(Float(MapComparison.spearman(x, y)))
+            if let k = keep?[i] {
+                rAbs.append(Float(MapComparison.spearman(k.map { ax[$0] }, k.map { ay[$0] })))
+                rSigned.append(Float(MapComparison.spearman(k.map { x[$0] }, k.map { y[$0] })))
+            } else {
+                rAbs.append(Float(MapComparison.spearman(ax, ay)))
+                rSigned.append(Float(MapComparison.spearman(x, y)))
+            }
             let mx = max(ax.max() ?? 0, Float.leastNormalMagnitude), my = max(ay.max() ?? 0, Float.leastNormalMagnitude)
             var s = 0.0
             for p in 0..<planes {
