@@ -67,6 +67,9 @@ let package = Package(
                           path: "Benchmarks/GlassboxBench", swiftSettings: fast),
         .executableTarget(name: "ExplainBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/ExplainBench", swiftSettings: fast),
+        // Attribution maps and timings for the comparison with Captum (Benchmarks/attribution/compare.py).
+        .executableTarget(name: "AttributionBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
+                          path: "Benchmarks/AttributionBench", swiftSettings: fast),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),

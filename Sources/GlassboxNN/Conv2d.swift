@@ -24,6 +24,9 @@ public final class Conv2d: Layer {
     /// Upper bound on the workers this layer starts itself (1 inside a training shard, which is already one
     /// of several parallel workers).
     public var maxWorkers = Int.max
+    /// When false, `backward` leaves the weight and bias gradients alone and computes only the input gradient
+    /// (attribution and feature visualisation need nothing else; it also skips unfolding the input).
+    public var parameterGradients = true
 
     public var specClause: String {
         var s = "conv \(outChannels) k\(kernel)"
@@ -165,7 +168,9 @@ public final class Conv2d: Layer {
                                 // Unfolding again is cheaper than keeping a batch's rows: they are k² times the
                                 // input, and re-reading them from memory cost more than rebuilding them in cache.
                                 let unfolded = buf
-                                self.unfold(xb + s * p.inPlane, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
+                                if self.parameterGradients {
+                                    self.unfold(xb + s * p.inPlane, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
+                                }
                                 let dxs = dxb.map { $0 + s * p.inPlane }
                                 if p.rows {
                                     self.rowsBackward(d, p, rows: unfolded, wb: wb, dRows: dUnfolded, dw: dw, db: db, dx: dxs, padDx: padDx)
@@ -178,6 +183,7 @@ public final class Conv2d: Layer {
                 }
             }
         }
+        guard parameterGradients else { return needInputGradient ? dx : nil }
         // Reduce the workers' accumulators in a fixed order (deterministic).
         let b0 = p.dw
         weight.grad.withUnsafeMutableBufferPointer { gw in
@@ -209,6 +215,7 @@ public final class Conv2d: Layer {
                               dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                               dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
         let k = p.k, plane = p.plane, cout = outChannels
+        let params = parameterGradients
         if Conv2d.isSparse(d, p.outPlane) {
             if dx != nil { dRows.update(repeating: 0, count: p.unfolded) }
             // Positions of the non-zeros, gathered without branches (which the random pattern would mispredict).
@@ -225,15 +232,17 @@ public final class Conv2d: Layer {
                 for i in 0..<count {
                     let q = Int(nz[i]), v = gc[q]
                     bsum += v
-                    Vector.axpy(v, rows + q * k, dwc, k)
+                    if params { Vector.axpy(v, rows + q * k, dwc, k) }
                     if dx != nil { Vector.axpy(v, wc, dRows + q * k, k) }
                 }
                 db[c] += bsum
             }
         } else {
-            // dW += dy · rows   ([out, P] · [P, K])
-            BLAS.gemm(m: cout, n: k, k: plane, a: d, b: rows, beta: 1, c: dw)
-            for c in 0..<cout { db[c] += Vector.sum(d + c * plane, plane) }
+            if params {
+                // dW += dy · rows   ([out, P] · [P, K])
+                BLAS.gemm(m: cout, n: k, k: plane, a: d, b: rows, beta: 1, c: dw)
+                for c in 0..<cout { db[c] += Vector.sum(d + c * plane, plane) }
+            }
             // dRows = dyᵀ · W   ([P, out] · [out, K])
             if dx != nil { BLAS.gemm(transA: true, m: plane, n: k, k: cout, a: d, b: wb, beta: 0, c: dRows) }
         }
@@ -250,9 +259,11 @@ public final class Conv2d: Layer {
                                  dCols: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                                  dx: UnsafeMutablePointer<Float>?) {
         let cout = outChannels
-        // dW += dy · colsᵀ   ([out, P] · [P, K])
-        BLAS.gemm(transB: true, m: cout, n: p.k, k: p.plane, a: d, b: cols, beta: 1, c: dw)
-        for c in 0..<cout { db[c] += Vector.sum(d + c * p.plane, p.plane) }
+        if parameterGradients {
+            // dW += dy · colsᵀ   ([out, P] · [P, K])
+            BLAS.gemm(transB: true, m: cout, n: p.k, k: p.plane, a: d, b: cols, beta: 1, c: dw)
+            for c in 0..<cout { db[c] += Vector.sum(d + c * p.plane, p.plane) }
+        }
         if let dx {
             // dCols = Wᵀ · dy   ([K, out] · [out, P]), folded back onto the (zeroed) image gradient.
             BLAS.gemm(transA: true, m: p.k, n: p.plane, k: cout, a: wb, b: d, beta: 0, c: dCols)

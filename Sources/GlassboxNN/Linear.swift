@@ -9,6 +9,9 @@ public final class Linear: Layer {
     public let weight: Parameter
     public let bias: Parameter?
     private var input = Tensor(zeros: [0])
+    /// When false, `backward` leaves the weight and bias gradients alone and computes only the input gradient
+    /// (attribution and feature visualisation need nothing else).
+    public var parameterGradients = true
 
     public var specClause: String { "linear \(outFeatures)" + (bias == nil ? " nobias" : "") }
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
@@ -60,6 +63,23 @@ public final class Linear: Layer {
         let n = input.rows
         precondition(dy.shape == [n, outFeatures], "linear gradient shape \(dy.shape), expected \([n, outFeatures])")
         let (inF, outF) = (inFeatures, outFeatures)
+        if parameterGradients { writeParameterGradients(dy, n: n) }
+        guard needInputGradient else { return nil }
+        var dxShape = input.shape
+        if dxShape.isEmpty { dxShape = [n, inF] }
+        return Tensor(uninitializedShape: dxShape) { dx, _ in
+            dy.withUnsafeBufferPointer { d in
+                weight.value.withUnsafeBufferPointer { w in
+                    // dx = dy · W  ([N, out] · [out, in])
+                    BLAS.gemm(m: n, n: inF, k: outF, a: d.baseAddress!, b: w.baseAddress!, beta: 0, c: dx)
+                }
+            }
+        }
+    }
+
+    /// dW = dyᵀ · x and db = column sums of dy, masked.
+    private func writeParameterGradients(_ dy: Tensor, n: Int) {
+        let (inF, outF) = (inFeatures, outFeatures)
         dy.withUnsafeBufferPointer { d in
             input.withUnsafeBufferPointer { xs in
                 weight.grad.withUnsafeMutableBufferPointer { gw in
@@ -76,16 +96,5 @@ public final class Linear: Layer {
         }
         weight.maskGradient()
         bias?.maskGradient()
-        guard needInputGradient else { return nil }
-        var dxShape = input.shape
-        if dxShape.isEmpty { dxShape = [n, inF] }
-        return Tensor(uninitializedShape: dxShape) { dx, _ in
-            dy.withUnsafeBufferPointer { d in
-                weight.value.withUnsafeBufferPointer { w in
-                    // dx = dy · W  ([N, out] · [out, in])
-                    BLAS.gemm(m: n, n: inF, k: outF, a: d.baseAddress!, b: w.baseAddress!, beta: 0, c: dx)
-                }
-            }
-        }
     }
 }

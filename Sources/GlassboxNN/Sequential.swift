@@ -59,6 +59,86 @@ public final class Sequential {
         return g
     }
 
+    // MARK: partial passes (for attribution and feature visualisation)
+
+    /// Runs layers `range` in evaluation mode on `h`, the output of layer `range.lowerBound − 1` (the model's input
+    /// when the range starts at 0), and returns the output of layer `range.upperBound`.
+    ///
+    /// `activations[i]` is refreshed for every i in the range; entries before it are kept (entries after it are
+    /// dropped when the range starts at 0, since they belong to an older input). Each layer caches what its
+    /// `backward` needs, so `backward(_:from:downTo:)` can follow over the same range.
+    /// Attribution methods use this to start from an intermediate representation (integrated gradients along a
+    /// straight path only re-run the layers after the first linear map) or to stop at the layer being explained.
+    public func forward(_ h: Tensor, layers range: ClosedRange<Int>, training: Bool = false) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound < layers.count, "layers \(range) outside 0..<\(layers.count)")
+        if range.lowerBound == 0 {
+            lastInput = h
+            activations = []
+        }
+        while activations.count <= range.upperBound { activations.append(Tensor(zeros: [0])) }
+        var out = h
+        for i in range {
+            out = layers[i].forward(out, training: training)
+            activations[i] = out
+        }
+        return out
+    }
+
+    /// Layers 0…`last` on the model input `x` (evaluation mode); the output of layer `last`.
+    public func forward(_ x: Tensor, through last: Int) -> Tensor {
+        forward(x, layers: 0...last)
+    }
+
+    /// Back-propagates `gradOutput` = dL/d(output of layer `last`) through layers `last`, `last − 1`, …, `first`
+    /// and returns dL/d(input of layer `first`) (the model input when `first` is 0), or nil when
+    /// `needInputGradient` is false and `first` is 0. A forward pass over at least these layers must come first.
+    ///
+    /// With `last` an intermediate layer and a one-hot `gradOutput` this is the gradient of one unit (or one
+    /// channel, for a seed that is 1 over a channel's plane) with respect to the input.
+    @discardableResult
+    public func backward(_ gradOutput: Tensor, from last: Int, downTo first: Int = 0, needInputGradient: Bool = true) -> Tensor? {
+        precondition(first >= 0 && first <= last && last < layers.count, "backward from \(last) down to \(first) outside 0..<\(layers.count)")
+        var g: Tensor? = gradOutput
+        for i in stride(from: last, through: first, by: -1) {
+            guard let cur = g else { break }
+            g = layers[i].backward(cur, needInputGradient: i > first || needInputGradient)
+        }
+        return g
+    }
+
+    /// Switches the weight and bias gradients of every Linear and Conv2d layer on or off. Attribution needs only
+    /// input gradients; without the parameter gradients a backward pass does about half the work.
+    public func setParameterGradients(_ on: Bool) {
+        for l in layers {
+            (l as? Linear)?.parameterGradients = on
+            (l as? Conv2d)?.parameterGradients = on
+        }
+    }
+
+    /// A copy with its own layers (so its own forward caches) and the same parameter values and masks (shared
+    /// until one side writes). One `Sequential` is not thread-safe; give each thread a replica. Convolutions of a
+    /// replica run on one worker (`singleWorker`), since the replicas themselves are the parallel workers.
+    public func replica(singleWorker: Bool = true) throws -> Sequential {
+        let copy = try Sequential(spec: spec, seed: 0)
+        let mine = namedParameters
+        let theirs = copy.namedParameters
+        guard mine.count == theirs.count, zip(mine, theirs).allSatisfy({ $0.name == $1.name && $0.parameter.value.shape == $1.parameter.value.shape }) else {
+            throw GlassboxError.invalidArgument(name: "model", expected: "layers that match its spec '\(spec)'", found: "different parameters")
+        }
+        for (a, b) in zip(mine, theirs) {
+            b.parameter.value = a.parameter.value
+            if let m = a.parameter.mask { b.parameter.setMask(m) }
+        }
+        for (a, b) in zip(layers, copy.layers) {
+            if let c = b as? Conv2d {
+                c.maxWorkers = singleWorker ? 1 : ((a as? Conv2d)?.maxWorkers ?? Int.max)
+                c.parameterGradients = (a as? Conv2d)?.parameterGradients ?? true
+            }
+            if let l = b as? Linear { l.parameterGradients = (a as? Linear)?.parameterGradients ?? true }
+        }
+        return copy
+    }
+
     /// Predicted class per sample, evaluated in batches.
     public func predict(_ x: Tensor, batchSize: Int = 1000) -> [Int] {
         var out: [Int] = []
