@@ -48,7 +48,7 @@ public struct ImageTable: FigureKind {
     public var rows: [[ImageTableCell]]
     /// A line above each row (e.g. "range 3: (0.42, 0.97] — disc AND NOT top-left, IoU 0.21").
     public var rowTitles: [String]?
-    /// A header over each column.
+    /// A header over each column; an empty header lets the one before it span this column too.
     public var columnTitles: [String]?
     public var overlay: Overlay
     public var outlineStyles: [OutlineStyle]
@@ -150,9 +150,12 @@ public struct ImageTable: FigureKind {
         let titleX = min(x0, body.minX + (body.width - (titleLines.flatMap { $0 }.map { canvas.measure($0, size: fs).width }.max() ?? 0)) / 2)
         var y = body.minY
         if let titles = columnTitles {
-            for (c, t) in titles.enumerated() {
-                let x = x0 + Double(c) * (cellW + pad) + cellW / 2
-                canvas.text(canvas.truncated(t, size: fs, maxWidth: cellW + pad * 0.9, bold: true), at: Point(x, y), size: fs,
+            for (c, t) in titles.enumerated() where !t.isEmpty {
+                var span = 1
+                while c + span < titles.count, titles[c + span].isEmpty { span += 1 }
+                let width = cellW * Double(span) + pad * Double(span - 1)
+                let x = x0 + Double(c) * (cellW + pad) + width / 2
+                canvas.text(canvas.truncated(t, size: fs, maxWidth: width + pad * 0.9, bold: true), at: Point(x, y), size: fs,
                             color: .ink, h: .center, v: .top, bold: true)
             }
             y += headerH

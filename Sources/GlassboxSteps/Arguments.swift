@@ -340,6 +340,22 @@ public extension StepArgument {
                     })
     }
 
+    /// A list of an enum's raw values.
+    static func choices<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<Options, [E]>, help: String,
+                                                             default note: String? = nil) -> Self where E.RawValue == String {
+        let names = E.allCases.map(\.rawValue)
+        return Self(name: name, type: .choice(names), help: help + " (a list)", required: false, defaultNote: note,
+                    defaultValue: { "[\($0[keyPath: kp].map(\.rawValue).joined(separator: ", "))]" },
+                    apply: { o, r in
+                        guard let l = try r.list(name) else { return }
+                        guard !l.isEmpty else { throw r.error(name, expected: "a list of \(names.joined(separator: ", "))", found: "an empty list") }
+                        o[keyPath: kp] = try l.map { s in
+                            guard let v = E(rawValue: s) else { throw r.error(name, expected: "values among \(names.joined(separator: ", "))", found: "'\(s)'") }
+                            return v
+                        }
+                    })
+    }
+
     /// The seed (default: the recipe's seed, which the step sets before decoding).
     static func seed(_ kp: WritableKeyPath<Options, UInt64>, help: String = "seed of everything random in this cell") -> Self {
         Self(name: "seed", type: .seed, help: help, required: false, defaultNote: "the recipe seed", defaultValue: { "\($0[keyPath: kp])" },

@@ -51,6 +51,7 @@ public enum Steps {
         TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), NCutStep(),
         FilterExperimentStep(), TopologyStep(), TopologySensitivityStep(), TopologyCompareStep(),
         ConceptsStep(), DissectStep(), ExplainStep(),
+        ExamplesStep(), VisualiseStep(), AttributeStep(), AttributionCheckStep(),
     ]
 
     public static func named(_ name: String, in steps: [any Step] = builtIn) -> (any Step)? { steps.first { $0.name == name } }

@@ -8,17 +8,17 @@ final class DatasetExamplesTests: XCTestCase {
     func testReceptiveFieldArithmetic() throws {
         // conv5 p2 → pool2 → conv5 p2 → pool2: size 5 → 6 → 6 + 4·2 = 14 → 14 + 1·2 = 16; stride 4; padding 2 + 2·2 = 6.
         let lenet = try ModelSpec.parse("input 1x28x28; conv 8 k5 p2; relu; maxpool 2; conv 16 k5 p2; relu; maxpool 2; flatten; linear 10")
-        XCTAssertEqual(try ReceptiveField.of(lenet, layer: 0), ReceptiveField(size: 5, stride: 1, padding: 2))
-        XCTAssertEqual(try ReceptiveField.of(lenet, layer: 2), ReceptiveField(size: 6, stride: 2, padding: 2))
-        XCTAssertEqual(try ReceptiveField.of(lenet, layer: 3), ReceptiveField(size: 14, stride: 2, padding: 6))
-        XCTAssertEqual(try ReceptiveField.of(lenet, layer: 5), ReceptiveField(size: 16, stride: 4, padding: 6))
-        XCTAssertNil(try ReceptiveField.of(lenet, layer: 6))
-        XCTAssertNil(try ReceptiveField.of(lenet, layer: 7))
+        XCTAssertEqual(try ReceptiveWindow.of(lenet, layer: 0), ReceptiveWindow(size: 5, stride: 1, padding: 2))
+        XCTAssertEqual(try ReceptiveWindow.of(lenet, layer: 2), ReceptiveWindow(size: 6, stride: 2, padding: 2))
+        XCTAssertEqual(try ReceptiveWindow.of(lenet, layer: 3), ReceptiveWindow(size: 14, stride: 2, padding: 6))
+        XCTAssertEqual(try ReceptiveWindow.of(lenet, layer: 5), ReceptiveWindow(size: 16, stride: 4, padding: 6))
+        XCTAssertNil(try ReceptiveWindow.of(lenet, layer: 6))
+        XCTAssertNil(try ReceptiveWindow.of(lenet, layer: 7))
         // Two stride-2 3×3 convolutions with padding 1: size 3 → 3 + 2·2 = 7, stride 4, padding 1 + 1·2 = 3.
         let strided = try ModelSpec.parse("input 3x32x32; conv 4 k3 s2 p1; relu; conv 4 k3 s2 p1")
-        XCTAssertEqual(try ReceptiveField.of(strided, layer: 2), ReceptiveField(size: 7, stride: 4, padding: 3))
-        XCTAssertEqual(ReceptiveField(size: 16, stride: 4, padding: 6).origin(y: 3, x: 0).top, 6)
-        XCTAssertThrowsError(try ReceptiveField.of(lenet, layer: 8))
+        XCTAssertEqual(try ReceptiveWindow.of(strided, layer: 2), ReceptiveWindow(size: 7, stride: 4, padding: 3))
+        XCTAssertEqual(ReceptiveWindow(size: 16, stride: 4, padding: 6).origin(y: 3, x: 0).top, 6)
+        XCTAssertThrowsError(try ReceptiveWindow.of(lenet, layer: 8))
     }
 
     /// For a chain of convolutions (linear, no pooling) the input pixels an output position depends on are exactly
@@ -26,8 +26,8 @@ final class DatasetExamplesTests: XCTestCase {
     func testReceptiveFieldMatchesGradientSupport() throws {
         let spec = try ModelSpec.parse("input 1x20x20; conv 2 k3 p1; conv 2 k3 s2 p1; conv 1 k5 p2")
         let model = try Sequential(spec: spec, seed: 3)
-        let rf = try XCTUnwrap(try ReceptiveField.of(spec, layer: 2))
-        XCTAssertEqual(rf, ReceptiveField(size: 3 + 2 + 4 * 2, stride: 2, padding: 1 + 1 + 2 * 2))
+        let rf = try XCTUnwrap(try ReceptiveWindow.of(spec, layer: 2))
+        XCTAssertEqual(rf, ReceptiveWindow(size: 3 + 2 + 4 * 2, stride: 2, padding: 1 + 1 + 2 * 2))
         var g = SeededGenerator(seed: 1)
         let x = Tensor.uniform([1, 1, 20, 20], low: 0, high: 1, using: &g)
         let out = model.forward(x, through: 2)

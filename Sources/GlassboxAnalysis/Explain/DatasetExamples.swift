@@ -61,7 +61,7 @@ public struct DatasetExamplesResult: Codable, Equatable, Sendable {
     public var layerShape: [Int]
     public var layerKind: String
     /// nil when the layer's units see the whole input.
-    public var receptiveField: ReceptiveField?
+    public var receptiveField: ReceptiveWindow?
     public var units: [UnitExamples]
 }
 
@@ -86,7 +86,7 @@ public enum DatasetExamples {
         guard config.count >= 1 else { throw GlassboxError.invalidArgument(name: "count", expected: "a whole number ≥ 1", found: "\(config.count)") }
         guard config.batchSize >= 1 else { throw GlassboxError.invalidArgument(name: "batch-size", expected: "a whole number ≥ 1", found: "\(config.batchSize)") }
         let spatial = shape.count == 3
-        let rf = spatial ? try ReceptiveField.of(model.spec, layer: config.layer) : nil
+        let rf = spatial ? try ReceptiveWindow.of(model.spec, layer: config.layer) : nil
         let (values, argmax) = activations(model, images, layer: config.layer, units: units, plane: plane, spatial: spatial ? config.spatial : nil,
                                            batch: config.batchSize)
         let n = images.rows

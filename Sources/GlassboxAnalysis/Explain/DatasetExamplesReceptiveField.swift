@@ -7,7 +7,7 @@ import GlassboxNN
 /// Recurrence over layers with kernel k, stride s, padding p, starting from size 1, stride 1, padding 0:
 /// size += (k − 1)·stride, padding += p·stride, stride *= s. Element-wise layers change nothing. Example: conv k5 p2 →
 /// maxpool 2 → conv k5 p2 → maxpool 2 gives size 5, 6, 14, 16; stride 1, 2, 2, 4; padding 2, 2, 6, 6.
-public struct ReceptiveField: Codable, Equatable, Sendable {
+public struct ReceptiveWindow: Codable, Equatable, Sendable {
     public var size: Int
     public var stride: Int
     public var padding: Int
@@ -22,12 +22,12 @@ public struct ReceptiveField: Codable, Equatable, Sendable {
 
     /// The receptive field of layer `layer`'s output, or nil when that output is no longer spatial (after a flatten
     /// or linear layer every unit sees the whole input).
-    public static func of(_ spec: ModelSpec, layer: Int) throws -> ReceptiveField? {
+    public static func of(_ spec: ModelSpec, layer: Int) throws -> ReceptiveWindow? {
         guard layer >= 0 && layer < spec.clauses.count else {
             throw GlassboxError.invalidArgument(name: "layer", expected: "a layer index in 0..<\(spec.clauses.count)", found: "\(layer)")
         }
         guard spec.input.count == 3 else { return nil }
-        var rf = ReceptiveField(size: 1, stride: 1, padding: 0)
+        var rf = ReceptiveWindow(size: 1, stride: 1, padding: 0)
         for clause in spec.clauses[0...layer] {
             switch clause {
             case let .conv(_, k, s, p, _): rf.grow(kernel: k, stride: s, padding: p)

@@ -81,26 +81,12 @@ public enum ExplainLayers {
         return i
     }
 
-    /// Receptive field of the units output by layer `layer`: composes every convolution (kernel k, stride s,
-    /// padding p: centre offset moves by step·(k − 1)/2 − step·p, step multiplies by s) and max pooling before it.
-    /// Nil once the output is flattened (linear units).
+    /// Receptive field of the units output by layer `layer`, from the integer input window every convolution and max
+    /// pooling before it composes (`ReceptiveWindow`). Nil once the output is flattened (linear units).
     public static func receptiveField(_ model: Sequential, layer: Int) -> ReceptiveField? {
-        var f = ReceptiveField()
-        for l in model.layers[0...layer] {
-            switch l {
-            case let c as Conv2d:
-                f = ReceptiveField(offset: f.offset + f.step * (Double(c.kernel - 1) / 2 - Double(c.padding)),
-                                   step: f.step * Double(c.stride), size: f.size + (c.kernel - 1) * Int(f.step))
-            case let p as MaxPool2d:
-                f = ReceptiveField(offset: f.offset + f.step * Double(p.kernel - 1) / 2, step: f.step * Double(p.stride),
-                                   size: f.size + (p.kernel - 1) * Int(f.step))
-            case is Linear, is Flatten:
-                return nil
-            default:
-                continue
-            }
-        }
-        return f
+        guard let w = try? ReceptiveWindow.of(model.spec, layer: layer) else { return nil }
+        // The window of position i starts at i·stride − padding and spans size pixels: its centre is offset + i·step.
+        return ReceptiveField(offset: Double(w.size - 1) / 2 - Double(w.padding), step: Double(w.stride), size: w.size)
     }
 
     /// Runs the model up to and including layer `layer` on the probe images in fixed batches and returns that

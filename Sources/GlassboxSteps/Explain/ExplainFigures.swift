@@ -104,14 +104,14 @@ enum ExplainFigures {
         let bars = Figure.barChart(BarChart(categories: cats.isEmpty ? ["none"] : cats,
                                             groups: [BarGroup(name: "detectors (IoU > \(formatNumber(Float(r.config.detectorThreshold))))",
                                                               values: r.detectorsByCategory.isEmpty ? [0] : r.detectorsByCategory.map { Double($0.count) })],
-                                            title: "\(layer): detectors by concept category", xTitle: "category of the best concept", yTitle: "units"))
+                                            title: "Detectors by category", xTitle: "category of the best concept", yTitle: "units"))
         var series = [HistogramSeries(name: "trained units", values: r.units.compactMap { $0.best?.iou })]
         if let n = r.randomInit { series.append(HistogramSeries(name: "random initialisation", values: n.bestIoU)) }
         let shuffled = r.units.flatMap(\.shuffledBestIoU)
         if !shuffled.isEmpty { series.append(HistogramSeries(name: "masks shuffled across images", values: shuffled)) }
         let hi = max(0.05, (series.flatMap(\.values).max() ?? 0.05) * 1.05)
         let hist = Figure.histogram(Histogram(series: series, bins: .edges((0...20).map { hi * Double($0) / 20 }),
-                                              title: "\(layer): best IoU per unit against the nulls", xTitle: "best IoU", yTitle: "units"))
+                                              title: "Best IoU per unit vs the nulls", xTitle: "best IoU", yTitle: "units"))
         return .panels(PanelGrid(panels: [bars, hist], columns: 2))
     }
 }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import GlassboxAnalysis
+import GlassboxCore
+import GlassboxData
+import GlassboxFigures
+import GlassboxNN
+import GlassboxSteps
+
+private let probeArgs = ProbeRequest.arguments
+private let dissectArgs = DissectionConfig.arguments
+private let explainArgs = ExplanationConfig.arguments
+
+/// `0-15`, `3,5,9` or `0-3,8` as indices (each ≥ 0); `flag` names the option in errors.
+func parseIndices(_ text: String, flag: String) throws -> [Int] {
+    var out: [Int] = []
+    for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        if ends.count == 1, let v = ends[0], v >= 0 { out.append(v); continue }
+        guard ends.count == 2, let a = ends[0], let b = ends[1], a >= 0, b >= a, b - a < 100_000 else {
+            throw GlassboxError.invalidArgument(name: flag, expected: "indices such as 0-15 or 3,5,9", found: "'\(text)'")
+        }
+        out += Array(a...b)
+    }
+    guard !out.isEmpty else { throw GlassboxError.invalidArgument(name: flag, expected: "indices such as 0-15 or 3,5,9", found: "'\(text)'") }
+    return out
+}
+
+/// `glassbox explain CHECKPOINT --layer 3.weight --method clustered` — concept explanations of a layer's units.
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain a layer's units with concepts: network dissection, compositional or clustered compositional explanations.",
+        discussion: """
+        The probes are the first --probe-count test images of the data (concepts computed from them) or drawn shapes and
+        textures (--probe synthetic). The options are the arguments of a recipe's `step: concepts`, `step: dissect` and
+        `step: explain`, with the same defaults; the data default to the checkpoint's.
+        Examples:
+          glassbox explain cnn.safetensors --layer 3.weight --method clustered
+          glassbox explain cnn.safetensors --layer 0.weight --method dissect --probe synthetic --json
+        """)
+
+    @Argument(help: "A .safetensors checkpoint.") var checkpoint: String
+    @Option(help: "The layer: a weight such as 3.weight (its units after the activation) or a layer index.") var layer: String
+    @Option(help: "dissect, coex or clustered.") var method: ExplainMethodOption = .clustered
+    @Option(help: "Probe images: images (the data's test images) or synthetic (drawn).") var probe: String?
+    @Option(name: .customLong("probe-count"), help: flagHelp(probeArgs, "count")) var probeCount: String?
+    @Option(help: flagHelp(explainArgs, "clusters")) var clusters: String?
+    @Option(help: flagHelp(explainArgs, "beam")) var beam: String?
+    @Option(help: flagHelp(explainArgs, "length")) var length: String?
+    @Option(help: flagHelp(dissectArgs, "quantile")) var quantile: String?
+    @Option(help: flagHelp(dissectArgs, "upsampler")) var upsampler: String?
+    @Option(help: "Units (e.g. 0-7; default all).") var units: String?
+    @Option(help: "Seed of the synthetic probes, the nulls and the random initialisation (default 0).") var seed: String?
+    @OptionGroup var dataOptions: DataOptions
+    @Flag(help: "Print the whole result as JSON.") var json = false
+
+    func run() throws {
+        let c = try LoadedCheckpoint(checkpoint)
+        let seedValue = try seed.map { s -> UInt64 in
+            guard let v = UInt64(s) else { throw GlassboxError.invalidArgument(name: "--seed", expected: "a whole number ≥ 0", found: "'\(s)'") }
+            return v
+        } ?? 0
+        let request = try decodeFlags(probeArgs, [("source", probe), ("count", probeCount), ("seed", seed)], into: ProbeRequest())
+        let unitList = try units.map { try parseIndices($0, flag: "--units") }
+        let data = try dataOptions.load(seed: seedValue, recorded: c.data)
+        let probes = try renamingArguments(["source": "--probe", "count": "--probe-count"]) { try ProbeSets.make(request, data: data) }
+        switch method {
+        case .dissect:
+            var config = try decodeFlags(dissectArgs, [("quantile", quantile), ("upsampler", upsampler), ("seed", seed)], into: DissectionConfig())
+            config.units = unitList
+            config.randomInitSeed = seedValue
+            let r = try renamingArguments { try Dissection.run(c.model, layer: layer, probes: probes, config: config) }
+            if json { try printJSON(r, pretty: true); return }
+            print("\(r.detectors) of \(r.units.count) units are detectors (IoU > \(formatNumber(Float(config.detectorThreshold)))); "
+                  + "\(r.detectorsBeatingShuffle) beat the shuffled null, \(r.detectorsBeatingRandomInit.map(String.init) ?? "–") the random-init null")
+            for u in r.units { print("  unit \(u.unit)  \(u.best.map { "\($0.name) (\($0.category.rawValue))  IoU \(String(format: "%.3f", $0.iou))" } ?? "–")") }
+        case .coex, .clustered:
+            var config = try decodeFlags(explainArgs, [("clusters", clusters), ("beam", beam), ("length", length), ("quantile", quantile),
+                                                       ("upsampler", upsampler), ("seed", seed)], into: ExplanationConfig())
+            if method == .coex { config.clusters = 1 }
+            config.units = unitList
+            let r = try renamingArguments { try CompositionalExplanations.run(c.model, layer: layer, probes: probes, config: config) }
+            if json { try printJSON(r, pretty: true); return }
+            for u in r.units {
+                for range in u.ranges.reversed() {
+                    print("unit \(u.unit)  range \(range.index + 1) \(range.range.text)  \(range.best.map { "IoU \(String(format: "%.3f", $0.iou))  \($0.text)" } ?? "–")")
+                }
+            }
+            if let g = r.gap { print(String(format: "beam suboptimal at length 2: %d of %d", g.suboptimal, g.compared)) }
+        }
+    }
+}
+
+enum ExplainMethodOption: String, ExpressibleByArgument, CaseIterable { case dissect, coex, clustered }
+
+private let visualiseArgs = VisualiseSettings.arguments
+
+/// `glassbox visualise CHECKPOINT --layer 3.weight --units 0-15` — activation maximisation (PNG grid + JSON).
+struct VisualiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visualise",
+        abstract: "Activation maximisation: the input that drives each unit (or class logit) highest, as a PNG grid and JSON.",
+        discussion: """
+        The options are the arguments of a recipe's `step: visualise`, with the same defaults.
+        Example: glassbox visualise cnn.safetensors --layer 3.weight --units 0-15 --out features
+        """)
+
+    @Argument(help: "A .safetensors checkpoint.") var checkpoint: String
+    @Option(help: "A weight such as 3.weight (its units after the activation), a layer index, or logits.") var layer = "logits"
+    @Option(help: "Units (e.g. 0-15; default all).") var units: String?
+    @Option(help: flagHelp(visualiseArgs, "seeds")) var seeds: String?
+    @Option(help: flagHelp(visualiseArgs, "steps")) var steps: String?
+    @Option(help: flagHelp(visualiseArgs, "lr")) var lr: String?
+    @Option(help: flagHelp(visualiseArgs, "parameterisation")) var parameterisation: String?
+    @Option(help: flagHelp(visualiseArgs, "range")) var range: String?
+    @Option(help: flagHelp(visualiseArgs, "tv")) var tv: String?
+    @Option(name: .customLong("l2-bound"), help: flagHelp(visualiseArgs, "l2-bound")) var l2Bound: String?
+    @Option(help: flagHelp(visualiseArgs, "seed")) var seed: String?
+    @Option(help: "Folder for visualise.png and visualise.json (default: the current folder).") var out = "."
+
+    func run() throws {
+        let c = try LoadedCheckpoint(checkpoint)
+        let settings = try decodeFlags(visualiseArgs, [("seeds", seeds), ("steps", steps), ("lr", lr), ("parameterisation", parameterisation),
+                                                       ("range", range), ("tv", tv), ("l2-bound", l2Bound), ("seed", seed)], into: VisualiseSettings())
+        guard c.model.spec.input.count >= 1 else { throw GlassboxError.invalidArgument(name: "checkpoint", expected: "a model with an input shape", found: "'\(c.model.spec)'") }
+        let config = settings.resolved(layer: try renamingArguments { try UnitLayer.resolve(c.model, layer) },
+                                       units: try units.map { try parseIndices($0, flag: "--units") },
+                                       inputCount: c.model.spec.input.reduce(1, *))
+        let r = try renamingArguments { try ActivationMaximisation.run(model: c.model, config: config) }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let shape = r.imageShape
+        let images = r.images.map { FigureImage(channels: shape[0], height: shape[1], width: shape[2], values: $0.pixels) }
+        let labels = r.images.map { "\($0.unit).\($0.seedIndex): " + String(format: "%.2f", $0.activation) }
+        let cols = max(1, config.seedsPerUnit) * max(1, min(4, 12 / max(1, config.seedsPerUnit)))
+        let figure = Figure.imageGrid(ImageGrid(images: images, labels: labels, columns: cols))
+        let rows = (images.count + cols - 1) / cols
+        let png = try figure.render(to: .png, size: .screen(width: Double(min(900, 40 + cols * 80)), height: Double(40 + rows * 96)))
+        try Files.writeAtomically(png, to: (out as NSString).appendingPathComponent("visualise.png"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try Files.writeAtomically(try encoder.encode(r), to: (out as NSString).appendingPathComponent("visualise.json"))
+        for o in r.images { print("unit \(o.unit) seed \(o.seedIndex): activation \(String(format: "%.3f", o.startActivation)) → \(String(format: "%.3f", o.activation))") }
+        print("saved: \((out as NSString).appendingPathComponent("visualise.png"))")
+    }
+}
