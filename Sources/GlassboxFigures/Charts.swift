@@ -320,11 +320,13 @@ public struct LinePlot: FigureKind {
     public var logY: Bool
     /// Draws a dot at every point as well.
     public var markers: Bool
+    /// Leaves the legend out (e.g. in one of two panels with the same series); nil or false: shown.
+    public var hideLegend: Bool?
 
     public init(series: [LineSeries], title: String? = nil, xTitle: String? = nil, yTitle: String? = nil,
-                logY: Bool = false, markers: Bool = false) {
+                logY: Bool = false, markers: Bool = false, hideLegend: Bool? = nil) {
         self.series = series; self.title = title; self.xTitle = xTitle; self.yTitle = yTitle
-        self.logY = logY; self.markers = markers
+        self.logY = logY; self.markers = markers; self.hideLegend = hideLegend
     }
 
     public func validate() throws {
@@ -339,7 +341,7 @@ public struct LinePlot: FigureKind {
         let body = Layout.title(title, on: canvas, in: rect)
         let xs = series.flatMap(\.x).filter(\.isFinite)
         let ys = series.flatMap(\.y).filter { $0.isFinite && (!logY || $0 > 0) }
-        let entries = (series.count > 1 || !(series.first?.name.isEmpty ?? true))
+        let entries = hideLegend != true && (series.count > 1 || !(series.first?.name.isEmpty ?? true))
             ? series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .line(dash: seriesDash($0.offset))) } : []
         let (frame, legend) = layoutWithLegend(on: canvas, in: body, entries: entries, layout: { area in
             let xAxis = Axis.fitted(xs.min() ?? 0, xs.max() ?? 1, length: area.width * 0.85, on: canvas, horizontal: true,

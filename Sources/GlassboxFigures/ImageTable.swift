@@ -129,7 +129,6 @@ public struct ImageTable: FigureKind {
             body = body.inset(top: Legend.rowHeight(on: canvas))
         }
         if let note, !note.isEmpty { body = Layout.caption(note, on: canvas, in: body) }
-        let headerH = columnTitles == nil ? 0 : canvas.measure("Ag", size: fs).height + fs * 0.3
         let lineH = canvas.measure("Ag", size: fs).height
         // Row titles wrap to at most two lines of the table's width.
         let titleLines: [[String]] = (rowTitles ?? []).map { t in
@@ -142,21 +141,28 @@ public struct ImageTable: FigureKind {
         let cols = columnCount, pad = fs * ImageCells.padding
         let aspect = Double(size.width) / Double(size.height)
         let availW = (body.width - pad * Double(cols - 1)) / Double(cols)
-        let fixedH = headerH + titleHeights.reduce(0, +) + (labelH + pad) * Double(rows.count)
+        let fixedH = titleHeights.reduce(0, +) + (labelH + pad) * Double(rows.count)
         let availH = (body.height - fixedH) / Double(rows.count)
-        let cellW = max(0, min(availW, availH * aspect)), cellH = cellW / aspect
+        var cellW = max(0, min(availW, availH * aspect))
+        // Column headers wrap to two lines and shrink (to 80 %) before they are cut; their height comes off the cells.
+        let header = columnTitles.map { headerLayout($0, on: canvas, columnWidth: cellW + pad * 0.9) }
+        let headerH = header.map { $0.height } ?? 0
+        if headerH > 0 { cellW = max(0, min(availW, (availH - headerH / Double(rows.count)) * aspect)) }
+        let cellH = cellW / aspect
         let gridW = cellW * Double(cols) + pad * Double(cols - 1)
         let x0 = body.minX + (body.width - gridW) / 2
         let titleX = min(x0, body.minX + (body.width - (titleLines.flatMap { $0 }.map { canvas.measure($0, size: fs).width }.max() ?? 0)) / 2)
         var y = body.minY
-        if let titles = columnTitles {
+        if let titles = columnTitles, let header {
             for (c, t) in titles.enumerated() where !t.isEmpty {
                 var span = 1
                 while c + span < titles.count, titles[c + span].isEmpty { span += 1 }
                 let width = cellW * Double(span) + pad * Double(span - 1)
                 let x = x0 + Double(c) * (cellW + pad) + width / 2
-                canvas.text(canvas.truncated(t, size: fs, maxWidth: width + pad * 0.9, bold: true), at: Point(x, y), size: fs,
-                            color: .ink, h: .center, v: .top, bold: true)
+                let lines = span == 1 ? header.lines[c] : [canvas.truncated(t, size: header.size, maxWidth: width + pad * 0.9, bold: true)]
+                for (i, line) in lines.enumerated() {
+                    canvas.text(line, at: Point(x, y + header.lineHeight * Double(i)), size: header.size, color: .ink, h: .center, v: .top, bold: true)
+                }
             }
             y += headerH
         }
@@ -173,6 +179,27 @@ public struct ImageTable: FigureKind {
             }
             y += cellH + labelH + pad
         }
+    }
+
+    /// Header lines per column at a size where every single-column header fits in two lines of `columnWidth`.
+    func headerLayout(_ titles: [String], on canvas: Canvas, columnWidth: Double) -> (lines: [[String]], size: Double, lineHeight: Double, height: Double) {
+        let fs = canvas.fontSize
+        var size = fs
+        func layout(_ size: Double) -> [[String]] {
+            titles.map { t in
+                let l = Layout.wrap(t, on: canvas, size: size, maxWidth: columnWidth)
+                return l.count <= 2 ? l : [l[0], canvas.truncated(l[1...].joined(separator: " "), size: size, maxWidth: columnWidth)]
+            }
+        }
+        func fits(_ lines: [[String]], _ size: Double) -> Bool {
+            lines.allSatisfy { $0.allSatisfy { canvas.measure($0, size: size, bold: true).width <= columnWidth } }
+                && zip(lines, titles).allSatisfy { $0.joined(separator: " ") == $1 || $1.isEmpty }
+        }
+        var lines = layout(size)
+        while !fits(lines, size) && size > fs * 0.8 { size -= fs * 0.05; lines = layout(size) }
+        let lh = canvas.measure("Ag", size: size, bold: true).height
+        let count = lines.map(\.count).max() ?? 1
+        return (lines, size, lh, lh * Double(max(1, count)) + fs * 0.3)
     }
 
     func drawCell(_ cell: ImageTableCell, size: (height: Int, width: Int), in frame: Rect, on canvas: Canvas) {

@@ -156,7 +156,8 @@ public enum CompositionalExplanations {
                                        meanFormulaSize: formulaSizes.isEmpty ? nil : formulaSizes.reduce(0, +) / Double(formulaSizes.count),
                                        meanLength: rs.isEmpty ? 0 : Double(rs.reduce(0) { $0 + ($1.best?.formula.length ?? 0) }) / Double(rs.count),
                                        distinctFormulas: Set(texts).count, commonestFormula: commonest?.key, commonestCount: commonest?.value ?? 0,
-                                       categories: ConceptCategory.allCases.compactMap { c in cats[c].map { CategoryCount(category: c, count: $0) } })
+                                       categories: ConceptCategory.allCases.compactMap { c in cats[c].map { CategoryCount(category: c, count: $0) } },
+                                       meanLabelMasking: nil)
         }
     }
 

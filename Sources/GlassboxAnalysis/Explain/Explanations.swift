@@ -166,6 +166,8 @@ public struct SpecialisationPoint: Codable, Equatable, Sendable {
     public var commonestCount: Int
     /// Categories of the best formulas' first concepts.
     public var categories: [CategoryCount]
+    /// Mean label masking of the range over units (when it was measured).
+    public var meanLabelMasking: Double?
 }
 
 /// How often the beam misses the best formula of length ≤ 2.

@@ -19,6 +19,10 @@ enum LabelMasking {
                                                                                 count: result.config.labelMaskingImages, using: &g)
             }
         }
+        for r in result.specialisation.indices {
+            let values = result.units.compactMap { $0.ranges.count > r ? $0.ranges[r].metrics?.labelMasking : nil }
+            result.specialisation[r].meanLabelMasking = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        }
     }
 
     /// Mean over (a seeded sample of at most `count` of) the images where the formula is present of the cosine

@@ -65,7 +65,8 @@ enum AttributionFigures {
                                          y: (deletion ? r.random.meanDeletion : r.random.meanInsertion).map(Double.init)))
             }
             return .linePlot(LinePlot(series: series, title: deletion ? "Deletion (lower is better)" : "Insertion (higher is better)",
-                                      xTitle: deletion ? "share of pixels deleted" : "share of pixels inserted", yTitle: "target class probability"))
+                                      xTitle: deletion ? "share of pixels deleted" : "share of pixels inserted", yTitle: "target class probability",
+                                      hideLegend: deletion))
         }
         return .panels(PanelGrid(panels: [plot(true), plot(false)], columns: 2))
     }
@@ -94,6 +95,6 @@ enum AttributionFigures {
         }
         let columns = (0..<classes).map { classNames.indices.contains($0) ? classNames[$0] : "\($0)" }
         return .imageTable(ImageTable(rows: cells, rowTitles: rows.map { methodName($0.0) }, columnTitles: columns, overlay: .signed,
-                                      title: "Mean map per class", note: "Means over the images of each class (its target), on black."))
+                                      title: "Mean map per class", note: "Means over the test images of each true class, on black."))
     }
 }

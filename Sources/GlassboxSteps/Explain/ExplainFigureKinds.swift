@@ -42,7 +42,7 @@ public struct UnitExplanationsFigure: DeclaredFigureKind {
 /// `kind: specialisation` — IoU of the explanation by activation range, one line per explain result (e.g. per layer).
 public struct SpecialisationFigure: DeclaredFigureKind {
     public let name = "specialisation"
-    public let summary = "mean IoU of the explanation by activation range, one line per clustered explain result"
+    public let summary = "by activation range: the explanations' IoU, mask size and label masking, one line per clustered explain result"
     public static let defaults = ResultList()
     public static let arguments = Arguments<ResultList>(defaults: { defaults }, [
         .texts("results", \.results, .names(.result), required: true, help: "clustered explain results"),
@@ -54,7 +54,7 @@ public struct SpecialisationFigure: DeclaredFigureKind {
     public func make(_ ctx: CellContext, _ ws: Workspace, title: String?) throws -> MadeFigure {
         let names = try options(ctx).results
         let results = try names.map { ($0, try ws.result($0, ExplanationResult.self, argument: "results")) }
-        return MadeFigure(ExplainFigures.specialisation(results, title: title), width: 560, height: 320)
+        return MadeFigure(ExplainFigures.specialisation(results, title: title), width: 760, height: 300)
     }
 }
 

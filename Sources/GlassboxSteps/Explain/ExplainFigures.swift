@@ -83,19 +83,23 @@ enum ExplainFigures {
         return "\(r.lowerStrict ? "(" : "[")\(f(r.lower)), \(f(u))]"
     }
 
-    /// Mean IoU of the best formula by activation range (the specialisation curve), one thin line per unit and the
-    /// mean over units, for one or more results (e.g. layers).
+    /// The specialisation curves by activation range, one line per result (e.g. layer): the explanation's IoU, the
+    /// share of the image its mask covers (broad, unspecialised explanations cover much), and label masking (how far
+    /// the unit's response comes from the explanation's pixels), when measured.
     static func specialisation(_ results: [(name: String, result: ExplanationResult)], title: String?) -> Figure {
-        var series: [LineSeries] = []
-        for (name, r) in results {
-            let x = r.specialisation.map { Double($0.range + 1) }
-            series.append(LineSeries(name: results.count == 1 ? "mean over units" : name, x: x, y: r.specialisation.map(\.meanIoU)))
-            if results.count == 1 {
-                series.append(LineSeries(name: "median", x: x, y: r.specialisation.map(\.medianIoU)))
+        func panel(_ yTitle: String, legend: Bool = false, _ value: (SpecialisationPoint) -> Double?) -> Figure {
+            let series = results.map { name, r in
+                LineSeries(name: name, x: r.specialisation.compactMap { value($0) == nil ? nil : Double($0.range + 1) },
+                           y: r.specialisation.compactMap(value))
             }
+            return .linePlot(LinePlot(series: series, title: yTitle, xTitle: "activation range (1 = lowest)", yTitle: nil, markers: true,
+                                      hideLegend: !legend))
         }
-        return .linePlot(LinePlot(series: series, title: title, xTitle: "activation range (1 = lowest)",
-                                  yTitle: "IoU of the range's explanation", markers: true))
+        var panels = [panel("IoU of the explanation", legend: true, { $0.meanIoU }), panel("explanation's share of the image", { $0.meanFormulaSize })]
+        if results.contains(where: { $0.result.specialisation.contains { $0.meanLabelMasking != nil } }) {
+            panels.append(panel("label masking", { $0.meanLabelMasking }))
+        }
+        return .panels(PanelGrid(panels: panels, columns: panels.count, title: title))
     }
 
     /// Detectors per concept category, and the distribution of each unit's best IoU against the nulls.

@@ -176,8 +176,8 @@ public struct ExplainStep: DeclaredStep {
         var outputs: [CellOutput] = [.metrics(Self.cards(r, name: name)), .text(Self.text(r, o))]
         if r.config.clusters > 1 {
             outputs.append(try FigureFile.save(ExplainFigures.specialisation([(name, r)], title: nil), label: "\(label)-specialisation",
-                                               caption: "IoU of each activation range's explanation, from the lowest range to the highest (the specialisation curve).",
-                                               width: 560, height: 320, directory: ctx.directory))
+                                               caption: "By activation range, from the lowest to the highest: the mean IoU of the explanations, the share of the image their masks cover, and label masking (the specialisation curves).",
+                                               width: 760, height: 280, directory: ctx.directory))
         }
         for u in r.units.prefix(o.panels) {
             let rows = max(1, u.ranges.count)

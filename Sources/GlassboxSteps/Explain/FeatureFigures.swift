@@ -29,11 +29,14 @@ enum FeatureFigures {
             ImageTableCell(image: AttributionFigures.image(test.images, e.index), outlines: window(e, height: h, width: w),
                            label: String(format: "%.2f", e.value))
         }
-        let rows = r.units.map { u in u.top.prefix(top).map(cell) + u.nearZero.prefix(others).map(cell) + u.bottom.prefix(others).map(cell) }
+        // When no value is negative the lowest images are the ones nearest zero: one group then.
+        let signed = r.units.contains { $0.minimum < 0 }
+        let rows = r.units.map { u in u.top.prefix(top).map(cell) + u.nearZero.prefix(others).map(cell) + (signed ? u.bottom.prefix(others).map(cell) : []) }
         let titles = r.units.map { u in
             "\(what == "class" ? unitName(u.unit, classNames: classNames) : "unit \(u.unit)"): " + String(format: "mean %.2f, range %.2f … %.2f", u.mean, u.minimum, u.maximum)
         }
-        let columns = (0..<top).map { $0 == 0 ? "top" : "" } + (0..<others).map { $0 == 0 ? "near zero" : "" } + (0..<others).map { $0 == 0 ? "bottom" : "" }
+        let columns = (0..<top).map { $0 == 0 ? "top" : "" } + (0..<others).map { $0 == 0 ? (signed ? "near zero" : "lowest") : "" }
+            + (signed ? (0..<others).map { $0 == 0 ? "bottom" : "" } : [])
         return .imageTable(ImageTable(rows: rows, rowTitles: titles, columnTitles: columns,
                                       outlineStyles: r.receptiveField == nil ? [] : [windowStyle]))
     }
