@@ -54,6 +54,8 @@ public struct Evaluation: Codable, Equatable, Sendable {
 public struct TrainingHistory: Codable, Sendable {
     public var epochs: [EpochRecord] = []
     public var steps = 0
+    /// An empty history (a loaded model's).
+    public init() {}
 }
 
 /// Mini-batch training with seeded shuffling.
