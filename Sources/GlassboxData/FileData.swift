@@ -59,7 +59,8 @@ public enum DataLocation: Equatable, Sendable {
         }
     }
 
-    static func stem(_ p: String) -> String {
+    /// The last path component without its extension.
+    public static func stem(_ p: String) -> String {
         let last = (p as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? p
         let s = (last as NSString).deletingPathExtension
         return s.isEmpty ? last : s
