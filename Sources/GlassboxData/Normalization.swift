@@ -60,7 +60,8 @@ public struct Normalization: Codable, Equatable, Sendable, CustomStringConvertib
             throw GlassboxError.invalidArgument(name: argument, expected: "finite mean values", found: "\(mean[i])")
         }
         if let c = channels, mean.count > 1, mean.count != c {
-            throw GlassboxError.invalidArgument(name: argument, expected: "1 or \(c) values (one per channel)", found: "\(mean.count)")
+            throw GlassboxError.invalidArgument(name: argument, expected: c == 1 ? "1 value (the data have 1 channel)" : "1 or \(c) values (one per channel)",
+                                                found: "\(mean.count)")
         }
     }
 
@@ -74,8 +75,9 @@ public struct Normalization: Codable, Equatable, Sendable, CustomStringConvertib
         images.withUnsafeMutableBufferPointer { x in
             for start in stride(from: 0, to: x.count, by: plane) {
                 let ch = (start / plane) % c
-                let m = mean[ch], s = 1 / std[ch]
-                for i in start..<(start + plane) { x[i] = (x[i] - m) * s }
+                // Subtract, then divide (not multiply by 1/std), as torchvision's Normalize does, for the same floats.
+                let m = mean[ch], s = std[ch]
+                for i in start..<(start + plane) { x[i] = (x[i] - m) / s }
             }
         }
     }
