@@ -116,14 +116,19 @@ struct DatasetsCommand: ParsableCommand {
                 throw GlassboxError.invalidArgument(name: "--split", expected: "both, train or test", found: "'\(split)'")
             }
             if let limit, limit < 1 { throw GlassboxError.invalidArgument(name: "--limit", expected: "a whole number ≥ 1", found: "\(limit)") }
-            let request = DataRequest(dataset: name, directory: dir, trainLimit: split == "test" ? 1 : limit, testLimit: split == "train" ? 1 : limit)
-            let pair = try renamingArguments(["dataset": "NAME"]) { try request.load() }
+            let wanted: [Split] = split == "both" ? [.train, .test] : split == "train" ? [.train] : [.test]
             var sets: [(split: String, data: Dataset)] = []
-            if split != "test", pair.train.count > 0 { sets.append(("train", pair.train)) }
-            if split != "train" { sets.append(("test", pair.test)) }
+            if try renamingArguments(["dataset": "NAME"], { try DataLocation.parse(name) }).isFile {
+                let pair = try renamingArguments(["dataset": "NAME"]) { try DataRequest(dataset: name, trainLimit: limit, testLimit: limit).load() }
+                if wanted.contains(.train), pair.train.count > 0 { sets.append(("train", pair.train)) }
+                if wanted.contains(.test) { sets.append(("test", pair.test)) }
+            } else {
+                // Registry data sets split by split, so a folder holding only the test files exports its test split.
+                for s in wanted { sets.append((s.rawValue, try DatasetRegistry.load(name: name, split: s, limit: limit, directory: dir))) }
+            }
             try ImageFolder.write(sets, to: out)
             print("\(sets.map { "\($0.data.count) \($0.split)" }.joined(separator: " and ")) images → \(out) (classes: "
-                  + ImageFolder.folderNames(pair.test.classNames).joined(separator: ", ") + ")")
+                  + ImageFolder.folderNames(sets[0].data.classNames).joined(separator: ", ") + ")")
         }
     }
 
