@@ -59,4 +59,16 @@ final class NormalizationTests: XCTestCase {
         // 16-bit values (above 255) show divided by 65 535.
         XCTAssertEqual(Normalization(scale: false).displayable(Tensor(shape: [1, 1, 1, 2], scalars: [65535, 0])).scalars, [1, 0])
     }
+
+    /// Registry readers scale to [0, 1]; with `scale: false` the 8-bit pixels come back exactly.
+    func testUnscaledRegistryDataAreTheBytes() throws {
+        let folder = "/usr/share/datasets/fashion-mnist"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: folder + "/t10k-labels-idx1-ubyte.gz"), "Fashion-MNIST not installed")
+        let scaled = try DataRequest(dataset: "fashion-mnist", directory: folder, trainLimit: 3, testLimit: 3).load()
+        let raw = try DataRequest(dataset: "fashion-mnist", directory: folder, trainLimit: 3, testLimit: 3,
+                                  normalization: Normalization(scale: false)).load()
+        XCTAssertEqual(raw.test.images.scalars, scaled.test.images.scalars.map { ($0 * 255).rounded() })
+        XCTAssertTrue(raw.test.images.scalars.allSatisfy { $0 == $0.rounded() && $0 >= 0 && $0 <= 255 })
+        XCTAssertEqual(raw.test.images.scalars.map { $0 / 255 }, scaled.test.images.scalars, "Float(b) / 255 both ways")
+    }
 }
