@@ -91,7 +91,9 @@ enum CheckpointKeys {
 
     static func record(_ request: DataRequest, learningRate: Float?) -> [String: String] {
         var m = ["data": request.dataset]
-        if let json = try? JSONEncoder().encode(request) { m[data] = String(decoding: json, as: UTF8.self) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // the same request, the same checkpoint bytes
+        if let json = try? encoder.encode(request) { m[data] = String(decoding: json, as: UTF8.self) }
         if let learningRate { m[Self.learningRate] = "\(learningRate)" }
         return m
     }

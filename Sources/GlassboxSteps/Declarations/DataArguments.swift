@@ -59,7 +59,9 @@ public enum NormalizationMetadata {
     public static let key = "glassbox.normalize"
 
     public static func encode(_ n: Normalization?) -> [String: String] {
-        guard let n, !n.isIdentity, let json = try? JSONEncoder().encode(n) else { return [:] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // the same normalisation, the same checkpoint bytes
+        guard let n, !n.isIdentity, let json = try? encoder.encode(n) else { return [:] }
         return [key: String(decoding: json, as: UTF8.self)]
     }
 
