@@ -175,6 +175,11 @@ public enum FileData {
         var values: [Float]
         if a.kind == .uint && a.itemSize == 1 {
             values = a.bytes.withUnsafeBytes { raw in raw.bindMemory(to: UInt8.self).map { Float($0) / d } }
+        } else if a.kind == .float && a.itemSize == 4 && !a.bigEndian {
+            // float32 as stored (little-endian on every platform Swift on Linux runs on).
+            values = [Float](repeating: 0, count: a.count)
+            values.withUnsafeMutableBytes { dst in a.bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
+            if d != 1 { for i in values.indices { values[i] /= d } }
         } else {
             values = try a.floats(source: source)
             if d != 1 { for i in values.indices { values[i] /= d } }
