@@ -3,7 +3,7 @@
 #   make test     build in release mode and run every test
 #   make bench    training-throughput benchmark (and the PyTorch comparison when Benchmarks/venv exists)
 
-SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
+SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
 .PHONY: report test bench deps build

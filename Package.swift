@@ -38,10 +38,12 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
         // glibc's malloc.h (mallopt), no library to link.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CMalloc"], swiftSettings: fast),
-        .target(name: "GlassboxData", dependencies: ["GlassboxCore", "CCairo"], swiftSettings: fast),
+        .target(name: "GlassboxData", dependencies: ["GlassboxCore", "CCairo", "CPNG"], swiftSettings: fast),
         .target(name: "GlassboxNN", dependencies: ["GlassboxCore", "GlassboxData"], swiftSettings: fast),
         .target(name: "GlassboxFigures", dependencies: ["GlassboxCore", "CCairo", "CZlib"], swiftSettings: fast),
         .target(name: "GlassboxAnalysis", dependencies: ["GlassboxCore", "GlassboxNN", "GlassboxData"], swiftSettings: fast),

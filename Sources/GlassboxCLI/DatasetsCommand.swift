@@ -12,7 +12,7 @@ struct DatasetsCommand: ParsableCommand {
         A data set NAME is looked for in datasets/NAME/ under the current directory, then $GLASSBOX_DATA/NAME/, \
         then /usr/share/datasets/NAME/.
         """,
-        subcommands: [List.self, Info.self, Fetch.self])
+        subcommands: [List.self, Info.self, Fetch.self, Export.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show each known data set, where it was found and its size on disk.")
@@ -31,13 +31,18 @@ struct DatasetsCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a data set's source, files, checksums, classes and sample counts.")
 
-        @Argument(help: "Data set name (see `glassbox datasets list`).")
+        @Argument(help: "Data set name (see `glassbox datasets list`), or folder:PATH, npz:PATH, npy:X.npy,Y.npy.")
         var name: String
 
         @Option(help: "Look in this folder instead of the standard places.")
         var dir: String?
 
         func run() throws {
+            let location = try renamingArguments(["dataset": "NAME"]) { try DataLocation.parse(name) }
+            if location.isFile {
+                try FileData.describe(location) { print($0) }
+                return
+            }
             let info = try DatasetRegistry.info(name)
             print("\(info.name): \(info.summary)")
             print("source: \(info.baseURL)")
@@ -92,6 +97,38 @@ struct DatasetsCommand: ParsableCommand {
             let results = try Fetcher.fetch(name: name, into: folder, mirror: mirror)
             for r in results { print("\(r.name): \(r.action.rawValue), sha256 \(r.sha256)") }
             print("\(name) is in \(folder)")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a data set as PNG images in torchvision's ImageFolder layout (OUT/train|test/<class>/N.png).",
+            discussion: "Example: glassbox datasets export fashion-mnist --limit 2000 --out fashion-png   (read back with --data folder:fashion-png)")
+
+        @Argument(help: "Data set name, or folder:PATH, npz:PATH, npy:….") var name: String
+        @Option(help: "The folder to write (replaced only if an earlier export wrote it).") var out: String
+        @Option(help: "Look in this folder instead of the standard places.") var dir: String?
+        @Option(help: "Write only the first N samples of each split.") var limit: Int?
+        @Option(help: "Which splits: both, train or test.") var split = "both"
+
+        func run() throws {
+            guard ["both", "train", "test"].contains(split) else {
+                throw GlassboxError.invalidArgument(name: "--split", expected: "both, train or test", found: "'\(split)'")
+            }
+            if let limit, limit < 1 { throw GlassboxError.invalidArgument(name: "--limit", expected: "a whole number ≥ 1", found: "\(limit)") }
+            let wanted: [Split] = split == "both" ? [.train, .test] : split == "train" ? [.train] : [.test]
+            var sets: [(split: String, data: Dataset)] = []
+            if try renamingArguments(["dataset": "NAME"], { try DataLocation.parse(name) }).isFile {
+                let pair = try renamingArguments(["dataset": "NAME"]) { try DataRequest(dataset: name, trainLimit: limit, testLimit: limit).load() }
+                if wanted.contains(.train), pair.train.count > 0 { sets.append(("train", pair.train)) }
+                if wanted.contains(.test) { sets.append(("test", pair.test)) }
+            } else {
+                // Registry data sets split by split, so a folder holding only the test files exports its test split.
+                for s in wanted { sets.append((s.rawValue, try DatasetRegistry.load(name: name, split: s, limit: limit, directory: dir))) }
+            }
+            try ImageFolder.write(sets, to: out)
+            print("\(sets.map { "\($0.data.count) \($0.split)" }.joined(separator: " and ")) images → \(out) (classes: "
+                  + ImageFolder.folderNames(sets[0].data.classNames).joined(separator: ", ") + ")")
         }
     }
 

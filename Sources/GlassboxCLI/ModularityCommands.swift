@@ -4,6 +4,7 @@ import GlassboxAnalysis
 import GlassboxCore
 import GlassboxData
 import GlassboxNN
+import GlassboxReport
 import GlassboxSteps
 
 private let clustering = CoClusterSettings.arguments
@@ -26,6 +27,8 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: flagHelp(clustering, "null")) var null: String?
     @Option(help: flagHelp(clustering, "batches")) var batches: String?
     @Option(help: "Seed of k-means, the shuffles and --resplit (default 0).") var seed: String?
+    @Option(help: "Also write the co-clusters for NumPy (.npz: row_clusters, column_clusters, singular_values) or the result as .json.")
+    var out: String?
     @OptionGroup var dataOptions: DataOptions
 
     func settings() throws -> CoClusterSettings {
@@ -35,9 +38,13 @@ struct ClusterCommand: ParsableCommand {
 
     func run() throws {
         let s = try settings()
+        let format = try out.map { try ArraysOut.format($0, allowed: ["npz", "json"]) }
         let c = try LoadedCheckpoint(checkpoint)
         let data = s.affinity == .weight ? nil : try dataOptions.load(seed: s.seed, recorded: c.data).train
-        try printJSON(try renamingArguments { try CoClusterAnalysis.run(c.model, name: checkpoint, data: data, settings: s) }, pretty: true)
+        let result = try renamingArguments { try CoClusterAnalysis.run(c.model, name: checkpoint, data: data, settings: s) }
+        if let out, format == "npz" { try NumpyArchive.write(ArraysOut.coClusters(result), to: out) }
+        if let out, format == "json" { try Files.writeAtomically(try ReportJSON.encode(result), to: out) }
+        try printJSON(result, pretty: true)
     }
 }
 

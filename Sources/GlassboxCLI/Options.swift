@@ -5,10 +5,11 @@ import GlassboxData
 import GlassboxNN
 import GlassboxSteps
 
-/// Where the data come from: a known data set, optionally re-split (so a test set alone can serve for training).
-/// Without `--data`, a command on a checkpoint uses the data the checkpoint was trained on.
+/// Where the data come from: a known data set or files (`folder:PATH`, `npz:PATH`, `npy:X.npy,Y.npy`), optionally
+/// re-split (so a test set alone can serve for training), and how pixels become inputs. Without `--data`, a command on a
+/// checkpoint uses the data the checkpoint was trained on; without `--normalize`/`--scale`, the normalisation it records.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Data set name (mnist, fashion-mnist, cifar10; default: the checkpoint's, else fashion-mnist).")
+    @Option(name: .long, help: "Data set: mnist, fashion-mnist, cifar10, folder:PATH (PNGs in ImageFolder layout), npz:PATH or npy:X.npy,Y.npy (default: the checkpoint's, else fashion-mnist).")
     var data: String?
 
     @Option(name: .customLong("data-dir"), help: "Folder holding the data set's files (default: the search path).")
@@ -20,13 +21,22 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Re-split the data set's test split into TRAIN:TEST samples with the seed (e.g. 8000:2000 for the MNIST test set).")
     var resplit: String?
 
+    @Option(help: ArgumentHelp(Normalization.arguments.help("normalize") + " As MEAN/STD, e.g. 0.485,0.456,0.406/0.229,0.224,0.225 (default: what the checkpoint records, else none)."))
+    var normalize: String?
+
+    @Option(help: flagHelp(Normalization.arguments, "scale")) var scale: String?
+
     /// The request these flags describe; `recorded` is what a checkpoint says it was trained on (used when no data
-    /// flag is given).
+    /// flag is given; its normalisation also when no normalisation flag is).
     func request(seed: UInt64, recorded: DataRequest? = nil) throws -> DataRequest {
-        if data == nil, dataDir == nil, limit == nil, resplit == nil, let recorded { return recorded }
+        let recordedName = recorded.flatMap { $0.dataset.isEmpty ? nil : $0.dataset }
+        let normalization = try decodeFlags(Normalization.arguments, [("normalize", normalize), ("scale", scale)],
+                                            into: recorded?.normalization ?? Normalization())
+        if data == nil, dataDir == nil, limit == nil, resplit == nil, normalize == nil, scale == nil, let recorded, recordedName != nil { return recorded }
         if let limit, limit < 1 { throw GlassboxError.invalidArgument(name: "--limit", expected: "a whole number ≥ 1", found: "\(limit)") }
-        return DataRequest(dataset: data ?? recorded?.dataset ?? DataRequest().dataset, directory: dataDir, trainLimit: limit, testLimit: limit,
-                           resplit: try resplit.map { try DataRequest.parseResplit($0, argument: "--resplit") }, seed: seed)
+        return DataRequest(dataset: data ?? recordedName ?? DataRequest().dataset, directory: dataDir, trainLimit: limit, testLimit: limit,
+                           resplit: try resplit.map { try DataRequest.parseResplit($0, argument: "--resplit") }, seed: seed,
+                           normalization: normalization.isIdentity ? nil : normalization)
     }
 
     func load(seed: UInt64, recorded: DataRequest? = nil) throws -> DataPair {
@@ -36,19 +46,40 @@ struct DataOptions: ParsableArguments {
     }
 }
 
+/// How a PyTorch state dict's names map onto the model's (`--strip-prefix module.`, `--ignore num_batches_tracked`).
+struct StateDictFlags: ParsableArguments {
+    @Option(help: "Model spec, for checkpoints without one in their metadata.") var spec: String?
+    @Option(name: .customLong("strip-prefix"), help: flagHelp(StateDictOptions.arguments, "strip-prefix")) var stripPrefix: String?
+    @Option(help: flagHelp(StateDictOptions.arguments, "ignore")) var ignore: String?
+
+    func options() throws -> StateDictOptions {
+        try decodeFlags(StateDictOptions.arguments, [("strip-prefix", stripPrefix), ("ignore", ignore)], into: StateDictOptions())
+    }
+}
+
 /// A checkpoint with what glassbox recorded in it: the data it was trained on and its learning rate.
 struct LoadedCheckpoint {
     var model: Sequential
     var metadata: [String: String]
 
-    init(_ path: String, spec: String? = nil) throws {
-        (model, metadata) = try Checkpoint.load(path, spec: try spec.map(ModelSpec.parse))
+    init(_ path: String, spec: String? = nil, names: StateDictOptions = StateDictOptions()) throws {
+        let parsed = try spec.map(ModelSpec.parse)
+        (model, metadata) = try renamingArguments { try Checkpoint.load(path, spec: parsed, options: names) }
     }
 
-    /// The data request recorded by `glassbox train` (`glassbox.data`), or a bare data set name (`data`).
+    init(_ path: String, flags: StateDictFlags) throws { try self.init(path, spec: flags.spec, names: try flags.options()) }
+
+    /// The data request recorded by `glassbox train` (`glassbox.data`), or a bare data set name (`data`); the
+    /// normalisation the checkpoint records (`glassbox.normalize`) rides along (with an empty name when none is recorded).
     var data: DataRequest? {
-        if let json = metadata[CheckpointKeys.data], let r = try? JSONDecoder().decode(DataRequest.self, from: Data(json.utf8)) { return r }
-        return metadata["data"].map { DataRequest(dataset: $0) }
+        var r: DataRequest?
+        if let json = metadata[CheckpointKeys.data], let d = try? JSONDecoder().decode(DataRequest.self, from: Data(json.utf8)) { r = d }
+        else { r = metadata["data"].map { DataRequest(dataset: $0) } }
+        if let n = NormalizationMetadata.decode(metadata) {
+            if r == nil { r = DataRequest(dataset: "") }
+            r?.normalization = n
+        }
+        return r
     }
 
     var learningRate: Float? { metadata[CheckpointKeys.learningRate].flatMap(Float.init) }
@@ -60,7 +91,9 @@ enum CheckpointKeys {
 
     static func record(_ request: DataRequest, learningRate: Float?) -> [String: String] {
         var m = ["data": request.dataset]
-        if let json = try? JSONEncoder().encode(request) { m[data] = String(decoding: json, as: UTF8.self) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // the same request, the same checkpoint bytes
+        if let json = try? encoder.encode(request) { m[data] = String(decoding: json, as: UTF8.self) }
         if let learningRate { m[Self.learningRate] = "\(learningRate)" }
         return m
     }

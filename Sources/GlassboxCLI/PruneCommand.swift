@@ -38,6 +38,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Seed of --resplit and the retraining shuffles (default 0).") var seed: String?
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Where to save the pruned model.") var out: String
+    @Option(name: .customLong("arrays-out"), help: "Also write the pruned weights and masks for NumPy (.npz: NAME float32, NAME_mask uint8).")
+    var arraysOut: String?
     @Flag(help: "Print the result as JSON on stdout.") var json = false
     @Flag(help: "No progress bar or log lines.") var quiet = false
 
@@ -51,6 +53,7 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         ProgressBar.quiet = quiet || json
         let s = try settings()
+        if let arraysOut { _ = try ArraysOut.format(arraysOut, flag: "--arrays-out", allowed: ["npz"]) }
         let c = try LoadedCheckpoint(checkpoint)
         let data = try dataOptions.load(seed: s.seed, recorded: c.data)
         let log: (PruningRound) -> Void = { r in if !json { print(Self.line(r)) } }
@@ -62,6 +65,10 @@ struct PruneCommand: ParsableCommand {
         metadata["pruning_method"] = s.method.rawValue
         metadata["test_accuracy"] = String(result.after.testAccuracy)
         try Checkpoint.save(c.model, to: out, metadata: metadata)
+        if let arraysOut {
+            _ = try ArraysOut.format(arraysOut, flag: "--arrays-out", allowed: ["npz"])
+            try NumpyArchive.write(ArraysOut.parameters(c.model), to: arraysOut)
+        }
         if json { try printJSON(result, pretty: true); return }
         let split = result.unitSplit
         print(String(format: "units of %@: %d > 90 %% pruned, %d < 40 %% pruned, %d between", result.firstLayer, split.above90, split.below40, split.between))

@@ -85,14 +85,14 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Accuracy, per-class accuracy and confusion matrix of a saved model.",
         discussion: "Example: glassbox evaluate mlp.safetensors --data fashion-mnist")
 
-    @Argument(help: "A .safetensors checkpoint written by glassbox (or with --spec, by PyTorch).") var checkpoint: String
-    @Option(help: "Model spec, for checkpoints without one in their metadata.") var spec: String?
+    @Argument(help: "A .safetensors checkpoint written by glassbox, or a PyTorch state dict (saved with safetensors.torch.save_file).") var checkpoint: String
+    @OptionGroup var names: StateDictFlags
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Seed for --resplit.") var seed: UInt64 = 0
     @Flag(help: "Print JSON on stdout.") var json = false
 
     func run() throws {
-        let c = try LoadedCheckpoint(checkpoint, spec: spec)
+        let c = try LoadedCheckpoint(checkpoint, flags: names)
         let test = try dataOptions.load(seed: seed, recorded: c.data).test
         try printEvaluation(try Trainer.evaluate(c.model, on: test), history: nil, json: json)
     }

@@ -54,14 +54,21 @@ public enum Safetensors {
         try decode(Files.read(path), name: path)
     }
 
-    /// Parses and validates a safetensors buffer. F32, F64, F16 and BF16 tensors are converted to Float.
-    public static func decode(_ data: Data, name: String) throws -> File {
+    /// Parses and validates a safetensors buffer. F32, F64, F16 and BF16 tensors are converted to Float. Tensors
+    /// `include` rejects are skipped (their bytes are still checked to lie in place, their type is not), so a state
+    /// dict's integer buffers such as BatchNorm's `num_batches_tracked` can be left out.
+    public static func decode(_ data: Data, name: String, include: (String) -> Bool = { _ in true }) throws -> File {
         func bad(_ field: String, _ expected: String, _ found: String) -> GlassboxError {
             .badFile(path: name, field: field, expected: expected, found: found)
         }
         guard data.count >= 8 else { throw bad("header length", "8 bytes", "\(data.count) bytes in the file") }
         let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard n <= UInt64(data.count - 8), n <= 100_000_000 else {
+            let first = Array(data.prefix(4))
+            if first == [0x50, 0x4B, 0x03, 0x04] || first.first == 0x80 {
+                throw bad("format", "a .safetensors file", "a PyTorch checkpoint written by torch.save (a pickle); save the weights with "
+                          + "safetensors.torch.save_file(model.state_dict(), PATH) instead")
+            }
             throw bad("header length", "at most \(data.count - 8) bytes", "\(n)")
         }
         let headerData = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(n)))
@@ -92,19 +99,24 @@ public enum Safetensors {
                 guard let i = (v as? NSNumber)?.intValue, i >= 0 else { throw bad("\(key).data_offsets", "non-negative integers", "\(offsAny)") }
                 return i
             }
-            let width: Int
-            switch dtype {
-            case "F32": width = 4
-            case "F64": width = 8
-            case "F16", "BF16": width = 2
-            default: throw bad("\(key).dtype", "F32, F64, F16 or BF16", dtype)
+            let widths = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2,
+                          "I32": 4, "U32": 4, "I64": 8, "U64": 8]
+            let included = include(key)
+            guard let width = widths[dtype], !included || ["F32", "F64", "F16", "BF16"].contains(dtype) else {
+                throw bad("\(key).dtype", "F32, F64, F16 or BF16", dtype + (key.hasSuffix("num_batches_tracked") ? " (a BatchNorm counter: leave it out with the ignore option)" : ""))
             }
-            let count = shape.reduce(1, *)
+            var count = 1
+            for d in shape {
+                let (c, o) = count.multipliedReportingOverflow(by: d)
+                guard !o, c <= body.count else { throw bad("\(key).shape", "a shape whose data fit the \(body.count)-byte buffer", "\(shape)") }
+                count = c
+            }
             guard offs[1] >= offs[0], offs[1] - offs[0] == count * width else {
                 throw bad("\(key).data_offsets", "\(count * width) bytes for shape \(shape) \(dtype)", "\(offs[1] - offs[0]) bytes")
             }
             guard offs[1] <= body.count else { throw bad("\(key).data_offsets", "within the \(body.count)-byte buffer", "end \(offs[1])") }
             ranges.append((offs[0], offs[1], key))
+            guard included else { continue }
             let bytes = body.subdata(in: (body.startIndex + offs[0])..<(body.startIndex + offs[1]))
             let values: [Float] = bytes.withUnsafeBytes { raw in
                 switch dtype {

@@ -54,6 +54,8 @@ public struct Evaluation: Codable, Equatable, Sendable {
 public struct TrainingHistory: Codable, Sendable {
     public var epochs: [EpochRecord] = []
     public var steps = 0
+    /// An empty history (a loaded model's).
+    public init() {}
 }
 
 /// Mini-batch training with seeded shuffling.
@@ -95,6 +97,10 @@ public final class Trainer {
     @discardableResult
     public func fit(train: Dataset, test: Dataset? = nil, label: String = "train") throws -> TrainingHistory {
         try Trainer.checkCompatible(model, train)
+        guard train.count > 0 else {
+            throw GlassboxError.invalidArgument(name: "data", expected: "training samples",
+                                                found: "none in '\(train.name)' (a file data set of one set is the test split; resplit: TRAIN:TEST splits it)")
+        }
         guard config.batchSize > 0, config.epochs >= 0 else {
             throw GlassboxError.invalidArgument(name: "training", expected: "batch size > 0 and epochs ≥ 0",
                                                 found: "batch \(config.batchSize), epochs \(config.epochs)")

@@ -131,6 +131,21 @@ public struct CellArgs: @unchecked Sendable {
         }
     }
 
+    /// A mapping whose values are single values or lists of them (`normalize: {mean: [0.5], std: [0.5]}`), in order;
+    /// nil when absent or when the value is not a mapping.
+    public func fields(_ key: String) throws -> [(key: String, values: [String])]? {
+        guard let n = node(key), let map = n.mapping else { return nil }
+        return try map.map { k, v in
+            let name = k.string ?? ""
+            if let s = v.scalar?.string { return (name, [s]) }
+            guard let seq = v.sequence else { throw argumentError(key, expected: "a single value or a list under '\(name)'", found: v.kindName) }
+            return (name, try seq.map { item in
+                guard let s = item.scalar?.string else { throw argumentError(key, expected: "a list of single values under '\(name)'", found: item.kindName) }
+                return s
+            })
+        }
+    }
+
     public func oneOf(_ key: String, _ choices: [String], default d: String) throws -> String {
         guard let s = try string(key) else { return d }
         guard choices.contains(s) else { throw argumentError(key, expected: "one of \(choices.joined(separator: ", "))", found: "'\(s)'") }

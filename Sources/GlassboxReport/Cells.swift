@@ -32,7 +32,14 @@ public protocol WorkspaceEntry: Codable, Sendable {
 public struct StepInputs: Sendable {
     public var names: [WorkspaceName]
     public var files: [String]
-    public init(names: [WorkspaceName] = [], files: [String] = []) { self.names = names; self.files = files }
+    /// Text that joins the key as it is: what file hashes alone do not capture (e.g. an image folder's listing
+    /// with its contents' hashes, so moving an image to another class folder re-runs the cell).
+    public var fingerprints: [String]
+    /// Files the cell writes outside the run folder: a cached result is used only while they all exist.
+    public var outputs: [String]
+    public init(names: [WorkspaceName] = [], files: [String] = [], fingerprints: [String] = [], outputs: [String] = []) {
+        self.names = names; self.files = files; self.fingerprints = fingerprints; self.outputs = outputs
+    }
 }
 
 /// A name in the workspace, qualified by what it holds.

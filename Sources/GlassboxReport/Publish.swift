@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 import GlassboxCore
 
@@ -167,64 +166,5 @@ public enum Publisher {
             try Files.writeAtomically(try ZipWriter.archive(entries), to: zipPath)
         }
         return PublishSummary(files: files, runs: runs.map(\.key), diffs: diffPaths, zip: options.zip)
-    }
-}
-
-/// A minimal, reproducible zip writer: entries in the given order, every timestamp 1980-01-01 00:00, mode 0644,
-/// UTF-8 names, deflate (zlib, raw) when it is smaller, else stored. No zip64 (the archive must stay under 4 GiB).
-public enum ZipWriter {
-    public struct Entry: Sendable {
-        public var name: String
-        public var data: Data
-        public init(name: String, data: Data) { self.name = name; self.data = data }
-    }
-
-    public static func crc32(_ data: Data) -> UInt32 {
-        data.withUnsafeBytes { UInt32(CZlib.crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count))) }
-    }
-
-    /// Raw deflate (no zlib or gzip wrapper), level 9.
-    static func deflateRaw(_ data: Data) throws -> Data {
-        try Files.deflate(data, level: 9, windowBits: -MAX_WBITS)
-    }
-
-    public static func archive(_ entries: [Entry]) throws -> Data {
-        var names = Set<String>()
-        for e in entries {
-            guard !e.name.isEmpty, !e.name.hasPrefix("/"), !e.name.split(separator: "/").contains(".."), names.insert(e.name).inserted else {
-                throw GlassboxError.invalidArgument(name: "zip entry", expected: "a unique relative path", found: "'\(e.name)'")
-            }
-        }
-        var out = Data(), central = Data()
-        func u16(_ v: Int, _ d: inout Data) { d.append(UInt8(v & 0xFF)); d.append(UInt8(v >> 8 & 0xFF)) }
-        func u32(_ v: UInt32, _ d: inout Data) { for s in stride(from: 0, to: 32, by: 8) { d.append(UInt8(v >> UInt32(s) & 0xFF)) } }
-        let dosTime = 0, dosDate = (0 << 9) | (1 << 5) | 1   // 1980-01-01 00:00:00
-        let flags = 0x0800                                   // names are UTF-8
-        for e in entries {
-            let name = Data(e.name.utf8)
-            let crc = crc32(e.data)
-            let deflated = try deflateRaw(e.data)
-            let (method, body) = deflated.count < e.data.count ? (8, deflated) : (0, e.data)
-            guard out.count < Int(UInt32.max), body.count < Int(UInt32.max), e.data.count < Int(UInt32.max), name.count <= 0xFFFF else {
-                throw GlassboxError.invalidArgument(name: "zip", expected: "entries and an archive under 4 GiB", found: e.name)
-            }
-            let offset = UInt32(out.count)
-            u32(0x0403_4B50, &out); u16(20, &out); u16(flags, &out); u16(method, &out); u16(dosTime, &out); u16(dosDate, &out)
-            u32(crc, &out); u32(UInt32(body.count), &out); u32(UInt32(e.data.count), &out); u16(name.count, &out); u16(0, &out)
-            out.append(name); out.append(body)
-
-            u32(0x0201_4B50, &central); u16(3 << 8 | 20, &central); u16(20, &central); u16(flags, &central); u16(method, &central)
-            u16(dosTime, &central); u16(dosDate, &central); u32(crc, &central); u32(UInt32(body.count), &central)
-            u32(UInt32(e.data.count), &central); u16(name.count, &central); u16(0, &central); u16(0, &central); u16(0, &central)
-            u16(0, &central); u32(UInt32(0o100644) << 16, &central); u32(offset, &central); central.append(name)
-        }
-        guard entries.count <= 0xFFFF, out.count + central.count < Int(UInt32.max) else {
-            throw GlassboxError.invalidArgument(name: "zip", expected: "at most 65535 entries under 4 GiB", found: "\(entries.count) entries")
-        }
-        let centralOffset = UInt32(out.count)
-        out.append(central)
-        u32(0x0605_4B50, &out); u16(0, &out); u16(0, &out); u16(entries.count, &out); u16(entries.count, &out)
-        u32(UInt32(central.count), &out); u32(centralOffset, &out); u16(0, &out)
-        return out
     }
 }

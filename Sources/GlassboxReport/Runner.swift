@@ -226,7 +226,7 @@ struct CellExecution<S: RecipeSession> {
         let start = Date()
         let result: CellResult<S.Entry>
         let executed: Bool
-        if let cached = cached(cell, at: cellDir) {
+        if inputs.outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0) }), let cached = cached(cell, at: cellDir) {
             do { try session.restore(cached.produced, directory: cellDir) } catch { throw failure(cell, args.step, error) }
             result = cached
             executed = false
@@ -259,6 +259,7 @@ struct CellExecution<S: RecipeSession> {
             if fileHashes[f] == nil { fileHashes[f] = try SHA256.hex(fileAt: f) }
             lines.append("file \((f as NSString).lastPathComponent)=\(fileHashes[f]!)")
         }
+        for p in inputs.fingerprints { lines.append("fingerprint \(p)") }
         return SHA256.hex(lines.joined(separator: "\n"))
     }
 

@@ -11,9 +11,15 @@ public enum ProseHTML {
 
     /// Renders Markdown with Ink and sanitises the result.
     public static func render(_ markdown: String) -> String {
-        // Ink reads a leading '---' block as metadata; prose never has any, so keep it as text.
-        let text = markdown.hasPrefix("---") ? "\n" + markdown : markdown
-        return sanitize(MarkdownParser().html(from: text))
+        // Ink reads a leading '---' line (after blank lines too) as the start of a metadata block, and crashes when the
+        // block never closes. Prose has no metadata: a first line of dashes is a thematic break, written as '***' (Ink reads no
+        // spaces between the stars).
+        var lines = markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let i = lines.firstIndex(where: { !$0.allSatisfy(\.isWhitespace) }), lines[i].hasPrefix("---"),
+           lines[i].allSatisfy({ $0 == "-" || $0 == " " || $0 == "\t" }) {
+            lines[i] = "***"
+        }
+        return sanitize(MarkdownParser().html(from: lines.joined(separator: "\n")))
     }
 
     public static func escape(_ s: String) -> String {

@@ -22,10 +22,18 @@ public protocol ArgumentReader {
     func missing(_ key: String) -> Error
     /// `key` is not among `allowed`.
     func unknown(_ key: String, allowed: [String]) -> Error
+    /// A mapping of names to values or lists (`normalize: {mean: [...], std: [...]}`); nil when absent or not a mapping
+    /// (command-line flags have none: their values are text).
+    func mapping(_ key: String) throws -> [(key: String, values: [String])]?
+}
+
+public extension ArgumentReader {
+    func mapping(_ key: String) throws -> [(key: String, values: [String])]? { nil }
 }
 
 extension CellArgs: ArgumentReader {
     public func scalar(_ key: String) throws -> String? { try string(key) }
+    public func mapping(_ key: String) throws -> [(key: String, values: [String])]? { try fields(key) }
     public func list(_ key: String) throws -> [String]? { try strings(key) }
     public func error(_ key: String, expected: String, found: String) -> Error { argumentError(key, expected: expected, found: found) }
     public func missing(_ key: String) -> Error {

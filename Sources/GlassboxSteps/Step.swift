@@ -46,10 +46,10 @@ public extension DeclaredStep {
 /// The built-in steps.
 public enum Steps {
     public static let builtIn: [any Step] = [
-        DataStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
+        DataStep(), LoadStep(), ExportImagesStep(), ExportModelStep(), TrainStep(), EvaluateStep(), FigureStep(), TableStep(), MetricsStep(),
         PruneStep(), PruneCompareStep(),
         TrainModularStep(), ClusterStep(), AblateStep(), ECSStep(), NCutStep(),
-        FilterExperimentStep(), TopologyStep(), TopologySensitivityStep(), TopologyCompareStep(),
+        FilterExperimentStep(), ModelFiltersStep(), TopologyStep(), TopologySensitivityStep(), TopologyCompareStep(),
         ConceptsStep(), DissectStep(), ExplainStep(),
         ExamplesStep(), VisualiseStep(), AttributeStep(), AttributionCheckStep(),
     ]

@@ -28,6 +28,9 @@ public struct ModelRecord: Codable, Sendable {
     public var data: String
     public var history: TrainingHistory
     public var parameterCount: Int
+    /// How the inputs it expects were scaled and normalised (the data it was trained or loaded with); nil: pixels
+    /// scaled to [0, 1] and nothing else.
+    public var normalization: Normalization? = nil
 }
 
 /// A probe set (images with concept masks) as the workspace records it: its file in the cell folder and a summary.
@@ -162,6 +165,12 @@ public final class Workspace: @unchecked Sendable {
     public func modelRecord(_ name: String) throws -> ModelRecord {
         guard let m = models[name] else { throw GlassboxError.invalidArgument(name: "model", expected: "a model made by an earlier cell", found: "'\(name)'") }
         return m.record
+    }
+
+    /// The normalisation a model expects: its record's, else that of the data it was made with.
+    public func normalization(ofModel name: String) -> Normalization? {
+        guard let r = models[name]?.record else { return nil }
+        return r.normalization ?? data[r.data]?.source.normalization
     }
 
     public func evaluation(_ name: String) throws -> EvaluationRecord {

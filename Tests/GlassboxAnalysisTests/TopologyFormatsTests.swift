@@ -30,9 +30,13 @@ final class TopologyFormatsTests: XCTestCase {
 
     func testNPYErrorsNameTheProblem() {
         let payload = [UInt8](repeating: 0, count: 24)
-        XCTAssertThrowsError(try PointFormats.parse(npy(descr: ">f8", shape: "(3, 1)", payload: payload), source: "x.npy")) {
+        XCTAssertThrowsError(try PointFormats.parse(npy(descr: "<U6", shape: "(1, 1)", payload: payload), source: "x.npy")) {
             XCTAssertTrue("\($0)".contains("descr"))
         }
+        // Big-endian floats read (the shared NumPy reader swaps them).
+        let big = try? PointFormats.parse(npy(descr: ">f8", shape: "(3, 1)", payload: [1.0, -2, 0.5].flatMap { le($0.bitPattern.byteSwapped) }),
+                                          source: "x.npy")
+        XCTAssertEqual(big?.values, [1, -2, 0.5])
         XCTAssertThrowsError(try PointFormats.parse(npy(descr: "<f8", shape: "(3,)", payload: payload), source: "x.npy")) {
             XCTAssertTrue("\($0)".contains("2-D"))
         }

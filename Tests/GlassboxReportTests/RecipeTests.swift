@@ -174,6 +174,15 @@ final class SanitizerTests: XCTestCase {
         XCTAssertTrue(html.contains("<b>bold</b>"), html)
     }
 
+    /// A prose block that opens with a line of dashes (a thematic break, e.g. after a cell) once crashed Ink, which read
+    /// it as an unclosed metadata block.
+    func testProseOpeningWithDashesIsARule() {
+        for text in ["---\n\n## Next\n", "\n---\n\nText.\n", "\n\n----\nText.\n", "---\ntitle: x\n"] {
+            XCTAssertTrue(ProseHTML.render(text).contains("<hr"), text)
+        }
+        XCTAssertTrue(ProseHTML.render("---\n\n## Next\n").contains("Next</h2>"))
+    }
+
     func testMarkdownSurvives() {
         let html = ProseHTML.render("# T\n\nSome *em* and **strong** and `a < b` and [link](#x).\n\n- one\n- two\n")
         XCTAssertTrue(html.contains("<em>em</em>"), html)

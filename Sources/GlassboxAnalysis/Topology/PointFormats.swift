@@ -1,5 +1,6 @@
 import Foundation
 import GlassboxCore
+import GlassboxData
 
 /// Parsers for point clouds given as bytes (the caller reads the file; `source` only names it in errors).
 public enum PointFormats {
@@ -138,75 +139,15 @@ public enum PointFormats {
         #endif
     }
 
-    /// NumPy `.npy` (format 1.0–3.0): a 2-D little-endian float32 (`<f4`) or float64 (`<f8`) array, C or Fortran order.
+    /// NumPy `.npy`: a 2-D numeric array (float32/float64, or any type GlassboxData's `NumpyArray` reads), C or Fortran order.
     public static func parseNPY(_ data: Data, source: String) throws -> PointCloud {
-        let bytes = [UInt8](data)
-        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-            throw GlassboxError.badFile(path: source, field: "magic", expected: "\\x93NUMPY", found: "\(bytes.prefix(6).map { String($0, radix: 16) })")
+        let a = try NumpyArray.parse(data, source: source)
+        guard a.shape.count == 2, a.shape[1] > 0 else {
+            throw GlassboxError.badFile(path: source, field: "shape", expected: "2-D (points, coordinates)", found: "\(a.shape)")
         }
-        let major = bytes[6]
-        let headerLength: Int, headerStart: Int
-        switch major {
-        case 1: headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; headerStart = 10
-        case 2, 3:
-            guard bytes.count >= 12 else { throw GlassboxError.badFile(path: source, field: "header", expected: "12 bytes", found: "\(bytes.count)") }
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24; headerStart = 12
-        default:
-            throw GlassboxError.badFile(path: source, field: "version", expected: "1, 2 or 3", found: "\(major)")
+        guard a.kind != .unicode, a.kind != .bytes else {
+            throw GlassboxError.badFile(path: source, field: "descr", expected: "numbers (e.g. '<f4' or '<f8')", found: "'\(a.dtype)'")
         }
-        guard bytes.count >= headerStart + headerLength else {
-            throw GlassboxError.badFile(path: source, field: "header", expected: "\(headerLength) bytes", found: "a truncated file")
-        }
-        let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
-        func field(_ key: String) -> String? {
-            guard let r = header.range(of: "'\(key)':") else { return nil }
-            let rest = header[r.upperBound...].trimmingCharacters(in: .whitespaces)
-            if rest.hasPrefix("(") { return rest.firstIndex(of: ")").map { String(rest[...$0]) } }
-            return rest.split(separator: ",", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        guard let descr = field("descr")?.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) else {
-            throw GlassboxError.badFile(path: source, field: "descr", expected: "a dtype", found: "none")
-        }
-        let width: Int
-        switch descr {
-        case "<f4": width = 4
-        case "<f8": width = 8
-        default: throw GlassboxError.badFile(path: source, field: "descr", expected: "'<f4' or '<f8' (little-endian float)", found: "'\(descr)'")
-        }
-        let fortran = field("fortran_order")?.hasPrefix("True") ?? false
-        guard let shapeText = field("shape") else {
-            throw GlassboxError.badFile(path: source, field: "shape", expected: "a shape tuple", found: "none")
-        }
-        let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let shape = dims.compactMap { Int($0) }
-        guard shape.count == 2, dims.count == 2, shape[0] >= 0, shape[1] > 0 else {
-            throw GlassboxError.badFile(path: source, field: "shape", expected: "2-D (points, coordinates)", found: shapeText)
-        }
-        let (n, d) = (shape[0], shape[1])
-        let start = headerStart + headerLength
-        guard bytes.count - start == n * d * width else {
-            throw GlassboxError.badFile(path: source, field: "data", expected: "\(n * d * width) bytes", found: "\(bytes.count - start)")
-        }
-        var raw = [Double](repeating: 0, count: n * d)
-        for i in 0..<(n * d) {
-            let o = start + i * width
-            if width == 4 {
-                var bits: UInt32 = 0
-                for b in 0..<4 { bits |= UInt32(bytes[o + b]) << (8 * b) }
-                raw[i] = Double(Float(bitPattern: bits))
-            } else {
-                var bits: UInt64 = 0
-                for b in 0..<8 { bits |= UInt64(bytes[o + b]) << (8 * b) }
-                raw[i] = Double(bitPattern: bits)
-            }
-        }
-        if fortran {
-            var c = [Double](repeating: 0, count: n * d)
-            for i in 0..<n { for j in 0..<d { c[i * d + j] = raw[j * n + i] } }
-            raw = c
-        }
-        return try PointCloud(values: raw, dimension: d)
+        return try PointCloud(values: try a.doubles(source: source), dimension: a.shape[1])
     }
 }

@@ -45,7 +45,7 @@ public struct TrainStep: DeclaredStep {
         let checkpoint = "model.safetensors"
         try Checkpoint.save(model, to: (ctx.directory as NSString).appendingPathComponent(checkpoint))
         let record = ModelRecord(spec: spec.description, checkpoint: checkpoint, data: o.data, history: history,
-                                 parameterCount: model.parameterCount)
+                                 parameterCount: model.parameterCount, normalization: ws.data[o.data]?.source.normalization)
         ws.add(.model(name: o.name, record: record), directory: ctx.directory, live: model)
         var text = "Model '\(o.name)' (\(spec.description), \(model.parameterCount) parameters) trained for \(config.epochs) "
             + "epoch\(config.epochs == 1 ? "" : "s") on '\(o.data)'"

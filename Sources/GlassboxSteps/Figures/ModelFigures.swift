@@ -19,6 +19,7 @@ public struct SamplesFigure: DeclaredFigureKind {
         public var columns = 10
         public var split = Split.test
         public var model: String?
+        public var spread = false
     }
     public static let defaults = Options()
     public static let arguments = Arguments<Options>(defaults: { defaults }, [
@@ -27,6 +28,7 @@ public struct SamplesFigure: DeclaredFigureKind {
         .int("columns", \.columns, help: "images per row"),
         .choice("split", \.split, help: "which split"),
         .text("model", \.model, .name(.model), help: "label each image with this model's prediction"),
+        .flag("spread", \.spread, help: "images evenly spaced through the split instead of the first ones (image folders are ordered by class)"),
     ])
     public init() {}
 
@@ -41,15 +43,19 @@ public struct SamplesFigure: DeclaredFigureKind {
         let data = o.split == .train ? pair.train : pair.test
         let count = min(o.count, data.count)
         guard count > 0 else { throw ctx.args.error("data", expected: "at least one sample", found: "an empty data set") }
-        let images = try (0..<count).map { try FigureImage(data.images.rows($0..<($0 + 1)).reshaped([data.channels, data.height, data.width])) }
-        var labels = (0..<count).map { data.classNames[Int(data.labels[$0])] }
+        let picked = o.spread ? (0..<count).map { $0 * data.count / count } : Array(0..<count)
+        let inputs = data.images.gatherRows(picked)
+        // Shown as pixels: normalised inputs are turned back first.
+        let shown = ws.data[o.data]?.source.normalization?.displayable(inputs) ?? inputs
+        let images = try (0..<count).map { try FigureImage(shown.rows($0..<($0 + 1)).reshaped([data.channels, data.height, data.width])) }
+        var labels = picked.map { data.classNames[Int(data.labels[$0])] }
         var highlighted: [Bool]?
         if let m = o.model {
             let model = try ws.model(m).model
             try Trainer.checkCompatible(model, data)
-            let predicted = model.predict(data.images.rows(0..<count))
+            let predicted = model.predict(inputs)
             labels = predicted.map { data.classNames.indices.contains($0) ? data.classNames[$0] : "class \($0)" }
-            highlighted = zip(predicted, data.labels[0..<count]).map { $0 != Int($1) }
+            highlighted = zip(predicted, picked).map { $0 != Int(data.labels[$1]) }
         }
         let figure = Figure.imageGrid(ImageGrid(images: images, labels: labels, highlighted: highlighted, columns: o.columns, title: title))
         return MadeFigure(figure, height: 40 + ((count + o.columns - 1) / o.columns) * 86)
