@@ -13,14 +13,15 @@ struct ActivationsCommand: ParsableCommand {
         abstract: "Write one layer's outputs for every sample of a split as a NumPy array (.npy; .npz adds labels and class names).",
         discussion: """
         LAYER is a layer index (3: the output of model[3], numbered as in the nn.Sequential, so relu, pooling and flatten
-        layers count) or a parameter name (3.weight: the output of the layer that owns it). The inputs are normalised as
+        layers count), a parameter name (3.weight: the units of that layer, after its activation when it has one — the
+        same rule as explain and visualise), or logits. The inputs are normalised as
         the data options (or the checkpoint) say. The array is float32 [N, …the layer's output shape…].
         Example: glassbox activations cnn.safetensors --layer 4 --data folder:images --limit 1000 --out acts.npz
           then in Python: a = np.load("acts.npz"); a["activations"], a["labels"], a["class_names"]
         """)
 
     @Argument(help: "A .safetensors checkpoint written by glassbox, or a PyTorch state dict.") var checkpoint: String
-    @Option(help: "The layer: an index (its output) or a parameter name such as 0.weight (the output of that layer).") var layer: String
+    @Option(help: "The layer: an index (its output), a parameter name such as 0.weight (that layer's units after its activation), or logits.") var layer: String
     @Option(help: "Which split: test or train.") var split = "test"
     @Option(help: "Where to write: FILE.npy (the activations) or FILE.npz (activations, labels, class_names).") var out: String
     @Option(help: "Seed for --resplit.") var seed: UInt64 = 0

@@ -124,7 +124,7 @@ struct VisualiseCommand: ParsableCommand {
         let settings = try decodeFlags(visualiseArgs, [("seeds", seeds), ("steps", steps), ("lr", lr), ("parameterisation", parameterisation),
                                                        ("range", range), ("tv", tv), ("l2-bound", l2Bound), ("seed", seed)], into: VisualiseSettings())
         guard c.model.spec.input.count >= 1 else { throw GlassboxError.invalidArgument(name: "checkpoint", expected: "a model with an input shape", found: "'\(c.model.spec)'") }
-        let config = settings.resolved(layer: try renamingArguments { try UnitLayer.resolve(c.model, layer) },
+        let config = settings.resolved(layer: try renamingArguments { try ModelAccess.unitLayer(c.model, layer) },
                                        units: try units.map { try parseIndices($0, flag: "--units") },
                                        inputCount: c.model.spec.input.reduce(1, *))
         let r = try renamingArguments { try ActivationMaximisation.run(model: c.model, config: config) }
@@ -142,5 +142,74 @@ struct VisualiseCommand: ParsableCommand {
         try Files.writeAtomically(try encoder.encode(r), to: (out as NSString).appendingPathComponent("visualise.json"))
         for o in r.images { print("unit \(o.unit) seed \(o.seedIndex): activation \(String(format: "%.3f", o.startActivation)) → \(String(format: "%.3f", o.activation))") }
         print("saved: \((out as NSString).appendingPathComponent("visualise.png"))")
+    }
+}
+
+private let attributionArgs = AttributionSettings.arguments
+
+/// `glassbox attribute CHECKPOINT --method ig --images 0-15 --out DIR` — attribution maps as .npy and a PNG grid.
+struct AttributeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attribute",
+        abstract: "Attribution maps (saliency, gradient × input, integrated gradients, DeepLIFT, occlusion, Grad-CAM) of test images, as .npy and PNG.",
+        discussion: """
+        Writes DIR/<method>.npy (float32 [N, C, H, W], one map per image), DIR/images.npy, DIR/targets.npy (int64) and
+        DIR/attribution.png (a method × image grid). The options are the arguments of a recipe's `step: attribute`, with
+        the same defaults; the data default to the checkpoint's. Short names: ig, gxi, dl, gradcam.
+        Example: glassbox attribute cnn.safetensors --method ig,saliency --images 0-15 --out maps
+          then in Python: m = np.load("maps/integrated-gradients.npy")
+        """)
+
+    static let aliases = ["ig": "integrated-gradients", "gxi": "gradient-x-input", "dl": "deeplift", "gradcam": "grad-cam"]
+
+    @Argument(help: "A .safetensors checkpoint.") var checkpoint: String
+    @Option(help: "Methods, comma-separated: saliency, gradient, gradient-x-input, integrated-gradients, occlusion, deeplift, grad-cam.")
+    var method = "integrated-gradients"
+    @Option(help: "Test images, e.g. 0-15 or 3,7 (default: the first 8).") var images: String?
+    @Option(help: "The class each map explains: predicted or label.") var `class` = "predicted"
+    @Option(help: flagHelp(attributionArgs, "target")) var target: String?
+    @Option(help: flagHelp(attributionArgs, "baseline")) var baseline: String?
+    @Option(help: flagHelp(attributionArgs, "steps")) var steps: String?
+    @Option(help: flagHelp(attributionArgs, "quadrature")) var quadrature: String?
+    @Option(name: .customLong("noise-tunnel"), help: flagHelp(attributionArgs, "noise-tunnel")) var noiseTunnel: String?
+    @Option(help: flagHelp(attributionArgs, "window")) var window: String?
+    @Option(help: flagHelp(attributionArgs, "stride")) var stride: String?
+    @Option(help: "Seed of noisy baselines, the noise tunnel and --resplit (default 0).") var seed: String?
+    @Option(help: "Folder to write the maps into.") var out: String
+    @OptionGroup var dataOptions: DataOptions
+
+    func run() throws {
+        let settings = try decodeFlags(attributionArgs, [("target", target), ("baseline", baseline), ("steps", steps), ("quadrature", quadrature),
+                                                         ("noise-tunnel", noiseTunnel), ("window", window), ("stride", stride), ("seed", seed)],
+                                       into: AttributionSettings())
+        let methods = try method.split(separator: ",").map { s -> AttributionMethod in
+            let name = Self.aliases[String(s).trimmingCharacters(in: .whitespaces)] ?? String(s).trimmingCharacters(in: .whitespaces)
+            guard let m = AttributionMethod(rawValue: name) else {
+                throw GlassboxError.invalidArgument(name: "--method", expected: "methods among \(AttributionMethod.allCases.map(\.rawValue).joined(separator: ", "))", found: "'\(s)'")
+            }
+            return m
+        }
+        var choice = ImageChoice()
+        choice.images = try images.map { try parseIndices($0, flag: "--images") }
+        guard let tc = TargetClass(rawValue: `class`) else { throw GlassboxError.invalidArgument(name: "--class", expected: "predicted or label", found: "'\(`class`)'") }
+        choice.targetClass = tc
+        let c = try LoadedCheckpoint(checkpoint)
+        let test = try dataOptions.load(seed: settings.seed, recorded: c.data).test
+        let (inputs, indices, labels, targets) = try renamingArguments { try choice.select(c.model, test) }
+        let maps = try renamingArguments { try methods.map { try Attribution.compute(model: c.model, inputs: inputs, targets: targets, config: settings.config($0)) } }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { (out as NSString).appendingPathComponent(name) }
+        for a in maps {
+            try NumpyArray(floats: a.values, shape: a.shape).write(to: path("\(a.config.method.rawValue).npy"))
+            let gap = a.relativeCompletenessGap.map { String(format: ", completeness gap ≤ %.3g %%", Double($0.max() ?? 0) * 100) } ?? ""
+            print("\(path("\(a.config.method.rawValue).npy")): \(a.config.method.rawValue) \(a.shape)\(gap)")
+        }
+        try NumpyArray(floats: inputs.scalars, shape: inputs.shape).write(to: path("images.npy"))
+        try NumpyArray(integers: targets.map(Int64.init), shape: [targets.count]).write(to: path("targets.npy"))
+        let figure = AttributionFigures.methodGrid(inputs: inputs, labels: labels, targets: targets, classNames: test.classNames, maps: maps,
+                                                   title: "Images \(indices.map(String.init).joined(separator: ", "))")
+        let png = try figure.render(to: .png, size: .screen(width: Double(min(1200, 120 + 90 * indices.count)), height: Double(110 + 95 * (maps.count + 1))))
+        try Files.writeAtomically(png, to: path("attribution.png"))
+        print("\(path("attribution.png")): \(maps.count) methods × \(indices.count) images")
     }
 }

@@ -10,7 +10,7 @@ struct Glassbox: ParsableCommand {
         version: GlassboxVersion.string,
         subcommands: [RunCommand.self, ExportFiguresCommand.self, DiffCommand.self, PublishCommand.self, StepsCommand.self,
                       TrainCommand.self, EvaluateCommand.self, PruneCommand.self, ClusterCommand.self, ECSCommand.self,
-                      DatasetsCommand.self, TopologyCommand.self, ActivationsCommand.self, ExplainCommand.self, VisualiseCommand.self])
+                      DatasetsCommand.self, TopologyCommand.self, ActivationsCommand.self, ExplainCommand.self, VisualiseCommand.self, AttributeCommand.self])
 }
 
 /// Runs the command line; a Glassbox error (or a failed recipe cell) becomes one clear line on stderr and exit status 1.

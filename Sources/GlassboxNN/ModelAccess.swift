@@ -51,6 +51,27 @@ public enum ModelAccess {
         return i
     }
 
+    /// The layer whose output holds the units a name refers to — the one rule of `explain`, `examples`, `visualise`
+    /// and `activations`: a plain index ("3") is that layer's output; a parameter name ("3.weight" or "3.bias") of a
+    /// linear or convolution layer is the activation right after it when there is one (ReLU, sigmoid or tanh), so the
+    /// units are the layer's firing, else the layer itself; "logits" is the last layer (the class scores).
+    public static func unitLayer(_ model: Sequential, _ name: String) throws -> Int {
+        let n = model.layers.count
+        if name == "logits" { return n - 1 }
+        let parts = name.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
+        guard let first = parts.first, let i = Int(first), i >= 0, i < n,
+              parts.count == 1 || (parts.count == 2 && (parts[1] == "weight" || parts[1] == "bias")) else {
+            throw GlassboxError.invalidArgument(name: "layer", expected: "a layer index 0…\(n - 1), a parameter name like 0.weight, or logits",
+                                                found: "'\(name)'")
+        }
+        if parts.count == 1 { return i }
+        guard model.layers[i] is Linear || model.layers[i] is Conv2d else {
+            throw GlassboxError.invalidArgument(name: "layer", expected: "a linear or convolution layer's parameter", found: "'\(name)' (a \(model.layers[i].kind) layer)")
+        }
+        if i + 1 < n, ["relu", "sigmoid", "tanh"].contains(model.layers[i + 1].kind) { return i + 1 }
+        return i
+    }
+
     /// The first layer of type `T`, named as a parameter (`0.weight`), or nil.
     public static func first<T>(_ model: Sequential, _ type: T.Type) -> String? {
         model.layers.firstIndex { $0 is T }.map { "\($0).weight" }

@@ -99,20 +99,9 @@ public extension Checkpoint {
 /// The output of one layer for every sample: what `glassbox activations` writes for NumPy.
 public enum LayerOutputs {
     /// A layer given as its index (`3`: the output of `model[3]`, as PyTorch numbers the modules of an
-    /// `nn.Sequential`) or as one of its parameters (`3.weight`: the output of the layer that owns it).
-    public static func index(_ model: Sequential, _ layer: String) throws -> Int {
-        let n = model.layers.count
-        if let i = Int(layer) {
-            guard i >= 0, i < n else { throw GlassboxError.invalidArgument(name: "layer", expected: "a layer index 0…\(n - 1)", found: "\(i)") }
-            return i
-        }
-        let names = model.namedParameters.map(\.name)
-        guard names.contains(layer), let i = Int(layer.split(separator: ".")[0]) else {
-            throw GlassboxError.invalidArgument(name: "layer", expected: "a layer index 0…\(n - 1) or a parameter name (\(names.joined(separator: ", ")))",
-                                                found: "'\(layer)'")
-        }
-        return i
-    }
+    /// `nn.Sequential`), as one of its parameters (`3.weight`: the units of that layer, after its activation when it has
+    /// one), or `logits` — `ModelAccess.unitLayer`'s rule.
+    public static func index(_ model: Sequential, _ layer: String) throws -> Int { try ModelAccess.unitLayer(model, layer) }
 
     /// `[N] + the layer's output shape` for the images `[N, C, H, W]` (or `[N, F]`), computed in batches. The size is
     /// checked before any work: at most 2³¹ values.

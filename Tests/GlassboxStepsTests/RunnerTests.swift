@@ -189,7 +189,7 @@ final class CacheTests: XCTestCase {
         XCTAssertThrowsError(try run(bad)) { e in
             // Every registered step is listed (sorted); the modularity steps sit among the built-in ones.
             XCTAssertTrue("\(e)".hasPrefix("\(self.recipePath):5: cell 1 'step': expected one of "), "\(e)")
-            XCTAssertTrue("\(e)".contains("data, ecs, evaluate, export-images, export-model, figure"), "\(e)")
+            XCTAssertTrue("\(e)".contains("expected one of " + Steps.builtIn.map(\.name).sorted().joined(separator: ", ") + ", found 'dance'"), "\(e)")
         }
         let missing = "---\ntitle: t\n---\n```glassbox\nstep: evaluate\nmodel: ghost\n```\n"
         XCTAssertThrowsError(try run(missing)) { e in

@@ -62,24 +62,9 @@ public struct UnitActivations: Sendable {
 
 /// Reading a model's layers for the explanation methods.
 public enum ExplainLayers {
-    /// The index into `model.layers` whose output a name refers to: a plain index ("3") is that layer's output; a
-    /// parameter name ("0.weight" or "0.bias") of a linear or convolution layer resolves to the activation right after
-    /// that layer when there is one (ReLU, sigmoid or tanh at index + 1), else to the layer itself — so "0.weight" of
-    /// `conv 16 k5 p2; relu` means the ReLU's output, the units' firing.
-    public static func resolve(_ model: Sequential, _ name: String) throws -> Int {
-        let parts = name.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
-        guard let first = parts.first, let i = Int(first), i >= 0, i < model.layers.count,
-              parts.count == 1 || (parts.count == 2 && (parts[1] == "weight" || parts[1] == "bias")) else {
-            throw GlassboxError.invalidArgument(name: "layer", expected: "a layer index 0…\(model.layers.count - 1) or a parameter name like 0.weight",
-                                                found: "'\(name)'")
-        }
-        if parts.count == 1 { return i }
-        guard model.layers[i] is Linear || model.layers[i] is Conv2d else {
-            throw GlassboxError.invalidArgument(name: "layer", expected: "a linear or convolution layer's parameter", found: "'\(name)' (a \(model.layers[i].kind) layer)")
-        }
-        if i + 1 < model.layers.count, ["relu", "sigmoid", "tanh"].contains(model.layers[i + 1].kind) { return i + 1 }
-        return i
-    }
+    /// The index into `model.layers` whose output holds the units a name refers to (`ModelAccess.unitLayer`: "0.weight"
+    /// of `conv 16 k5 p2; relu` means the ReLU's output, the units' firing).
+    public static func resolve(_ model: Sequential, _ name: String) throws -> Int { try ModelAccess.unitLayer(model, name) }
 
     /// Receptive field of the units output by layer `layer`, from the integer input window every convolution and max
     /// pooling before it composes (`ReceptiveWindow`). Nil once the output is flattened (linear units).
@@ -108,19 +93,7 @@ public enum ExplainLayers {
         guard outShape.count == 1 || outShape.count == 3 else {
             throw GlassboxError.invalidArgument(name: "layer", expected: "a layer with [units] or [units, h, w] output", found: "\(outShape)")
         }
-        let n = images.shape[0], per = outShape.reduce(1, *)
-        var out = [Float](repeating: 0, count: n * per)
-        var start = 0
-        while start < n {
-            let end = min(n, start + batchSize)
-            var h = images.rows(start..<end)
-            if input.count == 1 { h.reshape([end - start, input[0]]) }
-            for l in model.layers[0...layer] { h = l.forward(h, training: false) }
-            h.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in (dst.baseAddress! + start * per).update(from: src.baseAddress!, count: (end - start) * per) }
-            }
-            start = end
-        }
-        return try UnitActivations(values: Tensor(shape: [n] + outShape, scalars: out), field: outShape.count == 3 ? receptiveField(model, layer: layer) : nil)
+        let values = try LayerOutputs.collect(model, layer: layer, images: images, batchSize: batchSize)
+        return try UnitActivations(values: values, field: outShape.count == 3 ? receptiveField(model, layer: layer) : nil)
     }
 }

@@ -5,7 +5,7 @@ import GlassboxFigures
 
 /// Figures of attribution maps and their checks, built from results (values are copied; nothing is computed but
 /// summing a colour map's channels for display).
-enum AttributionFigures {
+public enum AttributionFigures {
     /// Image i of a `[N, C, H, W]` tensor.
     static func image(_ t: Tensor, _ i: Int) -> FigureImage {
         let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
@@ -33,7 +33,7 @@ enum AttributionFigures {
     }
 
     /// Rows of methods, columns of images: each map over its image (red positive, blue negative), the images first.
-    static func methodGrid(inputs: Tensor, labels: [Int], targets: [Int], classNames: [String], maps: [Attribution],
+    public static func methodGrid(inputs: Tensor, labels: [Int], targets: [Int], classNames: [String], maps: [Attribution],
                            title: String?) -> Figure {
         let n = inputs.shape[0], c = inputs.shape[1]
         func name(_ k: Int) -> String { classNames.indices.contains(k) ? classNames[k] : "\(k)" }

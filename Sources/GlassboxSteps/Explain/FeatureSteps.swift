@@ -9,14 +9,6 @@ import GlassboxReport
 extension DatasetExamplesResult: WorkspaceResult { public static let kind = "dataset examples result" }
 extension ActivationMaximisationResult: WorkspaceResult { public static let kind = "activation maximisation result" }
 
-/// Units of a layer named the house way: a weight (`3.weight`: the units after it, its activation), a layer index,
-/// or `logits` (the last layer's class scores).
-public enum UnitLayer {
-    public static func resolve(_ model: Sequential, _ name: String) throws -> Int {
-        name == "logits" ? model.layers.count - 1 : try ExplainLayers.resolve(model, name)
-    }
-}
-
 /// `step: examples` — dataset examples: the test images that drive units of a layer (or class logits) most, least
 /// and not at all; for conv channels with the receptive field around the maximum outlined.
 public struct ExamplesStep: DeclaredStep {
@@ -53,7 +45,7 @@ public struct ExamplesStep: DeclaredStep {
         let (record, model) = try ws.model(o.model)
         let test = try ws.dataPair(o.data ?? record.data).test
         try Trainer.checkCompatible(model, test)
-        let layer = try UnitLayer.resolve(model, o.layer)
+        let layer = try ModelAccess.unitLayer(model, o.layer)
         let r = try DatasetExamples.find(model: model, images: test.images,
                                          config: DatasetExamplesConfig(layer: layer, units: o.units, count: max(o.top, o.others)))
         let stored = try ws.addResult(r, name: o.name ?? "\(o.model).examples-\(o.layer)")
@@ -149,7 +141,7 @@ public struct VisualiseStep: DeclaredStep {
         let (record, model) = try ws.model(o.model)
         let test = try ws.dataPair(o.data ?? record.data).test
         try Trainer.checkCompatible(model, test)
-        let config = o.settings.resolved(layer: try UnitLayer.resolve(model, o.layer), units: o.units, inputCount: test.featureCount)
+        let config = o.settings.resolved(layer: try ModelAccess.unitLayer(model, o.layer), units: o.units, inputCount: test.featureCount)
         let r = try ActivationMaximisation.run(model: model, config: config)
         let ex = try DatasetExamples.find(model: model, images: test.images,
                                           config: DatasetExamplesConfig(layer: config.layer, units: o.units, count: max(1, o.examples),
