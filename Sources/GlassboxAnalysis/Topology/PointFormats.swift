@@ -63,6 +63,10 @@ public enum PointFormats {
                     fs = fe + 1
                 }
                 if fields < 0 { continue }
+                if let bad = values[rowStart...].firstIndex(where: { !$0.isFinite }) {
+                    throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "finite numbers",
+                                                found: "\(values[bad]) in column \(bad - rowStart + 1)")
+                }
                 if let w = width, w != fields {
                     throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "\(w) values", found: "\(fields)")
                 }
@@ -186,8 +190,13 @@ public enum PointFormats {
         }
         let (n, d) = (shape[0], shape[1])
         let start = headerStart + headerLength
-        guard bytes.count - start == n * d * width else {
-            throw GlassboxError.badFile(path: source, field: "data", expected: "\(n * d * width) bytes", found: "\(bytes.count - start)")
+        // The shape comes from the file: its byte count must not wrap around, and must be the bytes that follow.
+        guard let count = Limits.multiply(n, d), let size = Limits.multiply(count, width) else {
+            throw GlassboxError.badFile(path: source, field: "shape", expected: "a shape whose size fits in the file (\(bytes.count - start) bytes of data)",
+                                        found: shapeText)
+        }
+        guard bytes.count - start == size else {
+            throw GlassboxError.badFile(path: source, field: "data", expected: "\(size) bytes for shape \(shapeText)", found: "\(bytes.count - start)")
         }
         var raw = [Double](repeating: 0, count: n * d)
         for i in 0..<(n * d) {
@@ -206,6 +215,10 @@ public enum PointFormats {
             var c = [Double](repeating: 0, count: n * d)
             for i in 0..<n { for j in 0..<d { c[i * d + j] = raw[j * n + i] } }
             raw = c
+        }
+        if let bad = raw.firstIndex(where: { !$0.isFinite }) {
+            throw GlassboxError.badFile(path: source, field: "data", expected: "finite values",
+                                        found: "\(raw[bad]) at row \(bad / d), column \(bad % d)")
         }
         return try PointCloud(values: raw, dimension: d)
     }

@@ -50,6 +50,7 @@ public enum VietorisRips {
                                                 found: "\(points[bad]) at row \(bad / d), column \(bad % d)")
         }
         let n = points.count / d
+        try checkBudget(points: n, maxDimension: maxDimension)
         var dist = [Double](repeating: 0, count: n * n)
         points.withUnsafeBufferPointer { p in
             dist.withUnsafeMutableBufferPointer { out in
@@ -114,10 +115,23 @@ public enum VietorisRips {
         return true
     }
 
-    static func compute(dist: [Double], n: Int, maxDimension: Int, threshold: Double?, modulus: Int) throws -> Barcodes {
+    /// The size budget, checked before the distance matrix or the filtration is allocated: at most
+    /// `Limits.points` points (the matrices hold n² entries) and at most `Limits.simplices` simplices of dimension
+    /// maxdim + 1, C(n, maxdim + 2) — the columns the last reduction could meet, which is what grows fastest (700
+    /// points with maxdim 2 could build 9.9·10⁹ of them and took 1.7 GB). The threshold usually keeps far fewer,
+    /// so this is a bound on the worst case, not an estimate of the memory a given cloud will use.
+    public static func checkBudget(points n: Int, maxDimension: Int) throws {
         guard (0...2).contains(maxDimension) else {
             throw GlassboxError.invalidArgument(name: "maxDimension", expected: "0, 1 or 2", found: "\(maxDimension)")
         }
+        try Limits.points.check(n, "persistent homology")
+        var top = 1.0
+        for i in 0..<(maxDimension + 2) { top = top * Double(max(0, n - i)) / Double(i + 1) }
+        try Limits.simplices.check(Int(top.rounded()), "persistent homology of \(n) points up to dimension \(maxDimension)")
+    }
+
+    static func compute(dist: [Double], n: Int, maxDimension: Int, threshold: Double?, modulus: Int) throws -> Barcodes {
+        try checkBudget(points: n, maxDimension: maxDimension)
         guard isPrime(modulus), modulus < 1 << 16 else {
             throw GlassboxError.invalidArgument(name: "modulus", expected: "a prime below 65536", found: "\(modulus)")
         }
