@@ -23,7 +23,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -34,6 +33,9 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // GitHub's CommonMark (cmark-gfm) for report prose; both libraries are also linked from its module map.
+        .systemLibrary(name: "CCmarkGFM", path: "Sources/CCmarkGFM", pkgConfig: "libcmark-gfm",
+                       providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         // glibc's malloc.h (mallopt), no library to link.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CMalloc"], swiftSettings: fast),
@@ -46,7 +48,7 @@ let package = Package(
             "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
-            .product(name: "Ink", package: "Ink"),
+            "CCmarkGFM",
         ], resources: [.copy("Templates")]),
         .executableTarget(name: "GlassboxCLI", dependencies: [
             "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis",
