@@ -14,12 +14,48 @@ enum Markdown {
     private static let registered: Void = { cmark_gfm_core_extensions_ensure_registered() }()
     static let extensionNames = ["table", "strikethrough", "autolink", "tagfilter"]
 
+    /// The most table cells (columns × lines) a prose block may lay out: a table pads every row to the header's
+    /// width, so 40 KB of text can ask for a million cells (20 MB of HTML). Beyond it the table extension is off.
+    static let maxTableCells = 100_000
+    /// The longest run of non-blank characters for which autolinks are recognised: Debian's cmark-gfm
+    /// (0.29.0.gfm.6) scans `www.` and e-mail candidates to the end of the run, quadratic in its length
+    /// (80 KB of `www.a_b_` took 3.5 s).
+    static let maxAutolinkRun = 1000
+    /// Bytes of one prose block (between two cells): the core inline parser of that version is still superlinear
+    /// on some bracket patterns (`![[]()` repeated: 120 KB took 1.3 s, 240 KB 6 s), so a block is bounded.
+    static let maxProseBytes = 128 * 1024
+
+    /// The extensions used for `text`: all four, less those whose known worst cases the text could reach.
+    static func extensions(for text: String) -> [String] {
+        var lines = 1, pipes = 0, maxPipes = 0, run = 0, maxRun = 0
+        for c in text.utf8 {
+            switch c {
+            case 0x0A:
+                lines += 1; maxPipes = max(maxPipes, pipes); pipes = 0; maxRun = max(maxRun, run); run = 0
+            case 0x20, 0x09, 0x0D:
+                maxRun = max(maxRun, run); run = 0
+            case UInt8(ascii: "|"):
+                pipes += 1; run += 1
+            default:
+                run += 1
+            }
+        }
+        maxPipes = max(maxPipes, pipes); maxRun = max(maxRun, run)
+        return extensionNames.filter { name in
+            switch name {
+            case "table": return (maxPipes + 1) * lines <= maxTableCells
+            case "autolink": return maxRun <= maxAutolinkRun
+            default: return true
+            }
+        }
+    }
+
     static func html(_ markdown: String, rawHTML: (String) -> String) -> String {
         _ = registered
         let options = CMARK_OPT_DEFAULT
         guard let parser = cmark_parser_new(options) else { return "" }
         defer { cmark_parser_free(parser) }
-        for name in extensionNames {
+        for name in extensions(for: markdown) {
             if let ext = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, ext) }
         }
         var text = markdown

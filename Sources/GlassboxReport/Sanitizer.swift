@@ -36,35 +36,39 @@ public enum ProseHTML {
     }
 
     /// Keeps allowed tags (rebuilt with allowed attributes only) and escapes everything else that looks like markup.
-    /// Linear time: a tag never spans a `<`, so each attempt to read one stops at the next `<`.
+    /// Works on UTF-8 bytes (all markup is ASCII) in linear time: a tag never spans a `<`, so each attempt to read
+    /// one stops at the next `<`.
     public static func sanitize(_ html: String) -> String {
-        let chars = Array(html.unicodeScalars)
-        // nextGT[i]: index of the first '>' at or after i (chars.count when none), for comments in O(1).
-        var nextGT = [Int](repeating: chars.count, count: chars.count + 1)
-        for i in stride(from: chars.count - 1, through: 0, by: -1) { nextGT[i] = chars[i] == ">" ? i : nextGT[i + 1] }
-        var out = String.UnicodeScalarView()
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == "<" {
-                if let (tag, end) = parseTag(chars, i, nextGT: nextGT) {
+        let s = Array(html.utf8)
+        let n = s.count
+        // nextGT[i]: index of the first '>' at or after i (n when none), for comments in O(1).
+        var nextGT = [Int](repeating: n, count: n + 1)
+        var i = n - 1
+        while i >= 0 { nextGT[i] = s[i] == UInt8(ascii: ">") ? i : nextGT[i + 1]; i -= 1 }
+        var out: [UInt8] = []
+        out.reserveCapacity(n + n / 8)
+        i = 0
+        while i < n {
+            let c = s[i]
+            if c == UInt8(ascii: "<") {
+                if let (tag, end) = parseTag(s, i, nextGT: nextGT) {
                     if let rebuilt = rebuild(tag) {
-                        out.append(contentsOf: rebuilt.unicodeScalars)
+                        out.append(contentsOf: rebuilt.utf8)
                     } else {
-                        out.append(contentsOf: escape(String(String.UnicodeScalarView(chars[i..<end]))).unicodeScalars)
+                        out.append(contentsOf: escape(String(decoding: s[i..<end], as: UTF8.self)).utf8)
                     }
                     i = end
                     continue
                 }
-                out.append(contentsOf: "&lt;".unicodeScalars)
-            } else if c == ">" {
-                out.append(contentsOf: "&gt;".unicodeScalars)
+                out.append(contentsOf: "&lt;".utf8)
+            } else if c == UInt8(ascii: ">") {
+                out.append(contentsOf: "&gt;".utf8)
             } else {
                 out.append(c)
             }
             i += 1
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     struct Tag {
@@ -74,52 +78,56 @@ public enum ProseHTML {
         var attributes: [(String, String)]
     }
 
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D }
+    @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
+    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
     /// Parses `<name attr="v" …>` or `</name>` starting at `start`; returns the tag and the index after '>'.
     /// A `<` before the closing `>` (even in a quoted value) means this is not a tag.
-    static func parseTag(_ s: [Unicode.Scalar], _ start: Int, nextGT: [Int]) -> (Tag, Int)? {
+    static func parseTag(_ s: [UInt8], _ start: Int, nextGT: [Int]) -> (Tag, Int)? {
+        let lt = UInt8(ascii: "<"), gt = UInt8(ascii: ">"), slash = UInt8(ascii: "/"), eq = UInt8(ascii: "=")
         var i = start + 1
         var closing = false
-        if i < s.count, s[i] == "/" { closing = true; i += 1 }
-        func isNameChar(_ c: Unicode.Scalar) -> Bool { CharacterSet.alphanumerics.contains(c) || c == "-" || c == ":" }
+        if i < s.count, s[i] == slash { closing = true; i += 1 }
         let nameStart = i
-        guard i < s.count, CharacterSet.letters.contains(s[i]) else {
+        guard i < s.count, isLetter(s[i]) else {
             // Comments, doctype and processing instructions are escaped as a whole.
-            if !closing, i < s.count, s[i] == "!" || s[i] == "?" {
-                let gt = nextGT[i]
-                guard gt < s.count else { return nil }
-                return (Tag(name: "!", closing: false, attributes: []), gt + 1)
+            if !closing, i < s.count, s[i] == UInt8(ascii: "!") || s[i] == UInt8(ascii: "?") {
+                let end = nextGT[i]
+                guard end < s.count else { return nil }
+                return (Tag(name: "!", closing: false, attributes: []), end + 1)
             }
             return nil
         }
-        while i < s.count, isNameChar(s[i]) { i += 1 }
-        let name = String(String.UnicodeScalarView(s[nameStart..<i])).lowercased()
+        while i < s.count, isLetter(s[i]) || isDigit(s[i]) || s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: ":") { i += 1 }
+        let name = String(decoding: s[nameStart..<i], as: UTF8.self).lowercased()
         var attrs: [(String, String)] = []
         while i < s.count {
-            while i < s.count, CharacterSet.whitespacesAndNewlines.contains(s[i]) { i += 1 }
-            guard i < s.count, s[i] != "<" else { return nil }
-            if s[i] == ">" { return (Tag(name: name, closing: closing, attributes: attrs), i + 1) }
-            if s[i] == "/" { i += 1; continue }
+            while i < s.count, isSpace(s[i]) { i += 1 }
+            guard i < s.count, s[i] != lt else { return nil }
+            if s[i] == gt { return (Tag(name: name, closing: closing, attributes: attrs), i + 1) }
+            if s[i] == slash { i += 1; continue }
             let aStart = i
-            while i < s.count, !CharacterSet.whitespacesAndNewlines.contains(s[i]), s[i] != "=", s[i] != ">", s[i] != "/", s[i] != "<" { i += 1 }
-            let aName = String(String.UnicodeScalarView(s[aStart..<i])).lowercased()
+            while i < s.count, !isSpace(s[i]), s[i] != eq, s[i] != gt, s[i] != slash, s[i] != lt { i += 1 }
+            let aName = String(decoding: s[aStart..<i], as: UTF8.self).lowercased()
             guard !aName.isEmpty else { return nil }
-            while i < s.count, CharacterSet.whitespacesAndNewlines.contains(s[i]) { i += 1 }
+            while i < s.count, isSpace(s[i]) { i += 1 }
             var value = ""
-            if i < s.count, s[i] == "=" {
+            if i < s.count, s[i] == eq {
                 i += 1
-                while i < s.count, CharacterSet.whitespacesAndNewlines.contains(s[i]) { i += 1 }
+                while i < s.count, isSpace(s[i]) { i += 1 }
                 guard i < s.count else { return nil }
-                if s[i] == "\"" || s[i] == "'" {
+                if s[i] == UInt8(ascii: "\"") || s[i] == UInt8(ascii: "'") {
                     let q = s[i]
                     var close = i + 1
-                    while close < s.count, s[close] != q, s[close] != "<" { close += 1 }
+                    while close < s.count, s[close] != q, s[close] != lt { close += 1 }
                     guard close < s.count, s[close] == q else { return nil }
-                    value = String(String.UnicodeScalarView(s[(i + 1)..<close]))
+                    value = String(decoding: s[(i + 1)..<close], as: UTF8.self)
                     i = close + 1
                 } else {
                     let vStart = i
-                    while i < s.count, !CharacterSet.whitespacesAndNewlines.contains(s[i]), s[i] != ">", s[i] != "<" { i += 1 }
-                    value = String(String.UnicodeScalarView(s[vStart..<i]))
+                    while i < s.count, !isSpace(s[i]), s[i] != gt, s[i] != lt { i += 1 }
+                    value = String(decoding: s[vStart..<i], as: UTF8.self)
                 }
             }
             attrs.append((aName, decodeReferences(value)))
