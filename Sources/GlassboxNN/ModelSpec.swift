@@ -204,6 +204,9 @@ public struct ModelSpec: Codable, Equatable, Sendable, CustomStringConvertible {
                                                         found: "\(shape)")
                 }
                 guard o > 0, k > 0, s > 0, p >= 0 else { throw tooLarge(what) }
+                guard let twice = Limits.multiply(2, p), Limits.add(shape[1], twice) != nil, Limits.add(shape[2], twice) != nil else {
+                    throw tooLarge(what)
+                }
                 guard let oh = ModelSpec.outSize(shape[1], kernel: k, stride: s, padding: p),
                       let ow = ModelSpec.outSize(shape[2], kernel: k, stride: s, padding: p) else {
                     throw GlassboxError.invalidArgument(name: what, expected: "an input at least as large as the kernel", found: "\(shape)")
