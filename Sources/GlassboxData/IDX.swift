@@ -67,7 +67,22 @@ public enum IDX {
     /// (checked against `Limits.decompressedBytes`), then the data, stopping at that size. A small file that would
     /// inflate to gigabytes is refused before it is inflated.
     static func readValidated(_ path: String, dimensions: Int, magic: UInt32, what: String) throws -> (Data, [Int]) {
-        let raw = try Files.read(path)
+        try validated(Files.read(path), path: path, dimensions: dimensions, magic: magic, what: what)
+    }
+
+    /// Images from the bytes of an idx3 file (raw or gzip); `name` is used in errors.
+    public static func images(from data: Data, name: String, limit: Int? = nil) throws -> Images {
+        let (raw, dims) = try validated(data, path: name, dimensions: 3, magic: imagesMagic, what: "idx3 unsigned-byte images")
+        return convertImages(raw, dims: dims, limit: limit)
+    }
+
+    /// Labels from the bytes of an idx1 file (raw or gzip); `name` is used in errors.
+    public static func labels(from data: Data, name: String, limit: Int? = nil) throws -> [Int32] {
+        let (raw, dims) = try validated(data, path: name, dimensions: 1, magic: labelsMagic, what: "idx1 unsigned-byte labels")
+        return convertLabels(raw, count: dims[0], limit: limit)
+    }
+
+    static func validated(_ raw: Data, path: String, dimensions: Int, magic: UInt32, what: String) throws -> (Data, [Int]) {
         guard Files.isGzip(raw) else {
             return (raw, try parseHeader(raw, path: path, dimensions: dimensions, magic: magic, what: what))
         }
