@@ -56,6 +56,12 @@ let package = Package(
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/GlassboxBench", swiftSettings: fast),
+        // Fuzzing (Fuzz/README.md, `make fuzz`): the parsers as targets, the libFuzzer driver (an ordinary build
+        // replays files), and the test that replays the seed corpus and every crash reproducer.
+        .target(name: "GlassboxFuzzTargets", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis", "GlassboxReport"],
+                path: "Fuzz/Sources/GlassboxFuzzTargets"),
+        .executableTarget(name: "GlassboxFuzz", dependencies: ["GlassboxFuzzTargets"], path: "Fuzz/Sources/GlassboxFuzz"),
+        .testTarget(name: "GlassboxFuzzTests", dependencies: ["GlassboxFuzzTargets"]),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),

@@ -57,7 +57,7 @@ public struct CellArgs: @unchecked Sendable {
 
     /// Replaces every `${name}` with the parameter's value as text (for prose, which is Markdown, not YAML); an
     /// unknown name is an error at its line.
-    static func substitute(_ text: String, firstLine: Int, path: String, parameters: [String: String]) throws -> String {
+    public static func substitute(_ text: String, firstLine: Int, path: String, parameters: [String: String]) throws -> String {
         let refs = try references(in: text, firstLine: firstLine, path: path, parameters: parameters)
         return replacing(refs, in: text) { parameters[$0]! }
     }
