@@ -65,6 +65,12 @@ public enum VietorisRips {
                 }
             }
         }
+        // Finite coordinates can still be too far apart for a Double (|x| ≈ 1e200 squares to infinity); an infinite
+        // length would make the threshold infinite and the edge sort meaningless (found by the fuzzer).
+        if let bad = dist.firstIndex(where: { !$0.isFinite }) {
+            throw GlassboxError.invalidArgument(name: "points", expected: "coordinates whose distances are finite numbers",
+                                                found: "an infinite distance between rows \(bad / max(1, n)) and \(bad % max(1, n))")
+        }
         return try compute(dist: dist, n: n, maxDimension: maxDimension, threshold: threshold, modulus: modulus)
     }
 
@@ -132,7 +138,7 @@ public enum VietorisRips {
 
     static func compute(dist: [Double], n: Int, maxDimension: Int, threshold: Double?, modulus: Int) throws -> Barcodes {
         try checkBudget(points: n, maxDimension: maxDimension)
-        guard isPrime(modulus), modulus < 1 << 16 else {
+        guard modulus < 1 << 16, isPrime(modulus) else {   // the bound first: trial division of a 63-bit prime takes minutes
             throw GlassboxError.invalidArgument(name: "modulus", expected: "a prime below 65536", found: "\(modulus)")
         }
         if let t = threshold, !(t >= 0 && t.isFinite) {
@@ -247,7 +253,7 @@ struct RipsEdge {
     /// sorted one by one — insertion sort for the usual handful, the standard sort for a crowded bucket.
     static func sort(_ edges: inout [RipsEdge], upTo threshold: Double) {
         let m = edges.count
-        guard m > 64, threshold > 0 else { edges.sort(by: before); return }
+        guard m > 64, threshold > 0, threshold.isFinite else { edges.sort(by: before); return }
         let buckets = m / 4
         let scale = Double(buckets) / threshold
         guard scale.isFinite else { edges.sort(by: before); return }
