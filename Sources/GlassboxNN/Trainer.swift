@@ -202,7 +202,7 @@ public final class Trainer {
             let order = rng.permutation(n)
             let start = Date()
             var lossSum = 0.0, correct = 0
-            let batches = (n + bs - 1) / bs
+            let batches = n / bs + (n % bs == 0 ? 0 : 1)   // not (n + bs − 1) / bs, which overflows for a huge --batch-size
             let bar = ProgressBar(total: batches, label: "\(label) epoch \(epoch + 1)/\(config.epochs)")
             for b in 0..<batches {
                 let idx = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
