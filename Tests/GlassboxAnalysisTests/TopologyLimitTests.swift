@@ -41,6 +41,16 @@ final class TopologyLimitTests: XCTestCase {
         }
     }
 
+    /// Finite coordinates whose distance overflows: refused (the csv fuzz target found the infinite threshold).
+    func testInfiniteDistancesAreRefused() {
+        XCTAssertThrowsError(try VietorisRips.barcodes(points: [0, 0, 1e200, 0, 0, -1e200], dimension: 2, maxDimension: 1)) { e in
+            XCTAssertEqual("\(e)", "points: expected coordinates whose distances are finite numbers, found an infinite distance between rows 0 and 1")
+        }
+        var many = [Double](repeating: 0, count: 200)
+        many[199] = -8.6e287
+        XCTAssertThrowsError(try VietorisRips.barcodes(points: many, dimension: 2, maxDimension: 1))
+    }
+
     /// 700 points with maxdim 2 could build C(700, 4) ≈ 9.9·10⁹ tetrahedra (the issue measured 1.7 GB): refused
     /// before the distance matrix is allocated; the limit can be raised.
     func testPersistentHomologyBudget() throws {

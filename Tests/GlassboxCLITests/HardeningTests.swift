@@ -85,6 +85,20 @@ final class HardeningTests: XCTestCase {
         try expectOneLine(["topology", "ph", write(Data("1,2\n3,nan\n".utf8), "nan.csv")], "nan.csv: line 2: expected finite numbers, found nan")
     }
 
+    /// Sizes from flags: each of these crashed, hung or tried to allocate hundreds of gigabytes.
+    func testSizesFromFlagsNeverOverflow() throws {
+        let csv = try write(Data("x,y\n0,0\n1,0\n1,1\n0,1\n".utf8), "square.csv")
+        try expectOneLine(["train", "--quiet", "--data", "fashion-mnist", "--resplit", "9223372036854775807:1"], "train + test ≤ 10000 samples")
+        try expectOneLine(["topology", "mapper", csv, "--intervals", "4611686018427387904"], "intervals: expected 1…10000")
+        try expectOneLine(["topology", "mapper", csv, "--intervals", "100000000000"], "intervals: expected 1…10000")
+        let start = Date()
+        try expectOneLine(["topology", "ph", csv, "--modulus", "9223372036854775783"], "modulus: expected a prime below 65536")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        try expectOneLine(["topology", "ph", try write(Data("0,0\n1e200,0\n0,1\n".utf8), "far.csv")], "an infinite distance between rows")
+        let r = try run(["train", "--quiet", "--data", "fashion-mnist", "--limit", "100", "--epochs", "1", "--batch-size", "9223372036854775807"])
+        XCTAssertEqual(r.status, 0, r.err)
+    }
+
     func testModelSpecsAreBounded() throws {
         try expectOneLine(["train", "--quiet", "--model", "input 784; linear 100000000000"],
                           "expected at most 100000000 parameters (raise the limit with GLASSBOX_MAX_PARAMETERS=N), found 78500000000000 parameters")
