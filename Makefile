@@ -2,11 +2,14 @@
 #   make report   run the default report (reports/tour.md) into reports/site/tour/default/index.html
 #   make test     build in release mode and run every test
 #   make bench    training-throughput benchmark (and the PyTorch comparison when Benchmarks/venv exists)
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 600), one after another (Fuzz/README.md)
+#   make fuzz-ci  each target for 20 s (what CI runs after the tests)
 
-SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
+SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev libcmark-gfm-dev libcmark-gfm-extensions-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
+FUZZ_SECONDS ?= 600
 
-.PHONY: report test bench deps build
+.PHONY: report test bench deps build fuzz fuzz-ci
 
 deps:
 	@bash scripts/install-deps.sh $(SYSTEM_PACKAGES)
@@ -24,3 +27,9 @@ test: deps
 
 bench: build
 	bash Benchmarks/compare.sh
+
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-ci: deps
+	bash scripts/fuzz.sh 20

@@ -27,7 +27,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -40,6 +39,9 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        // GitHub's CommonMark (cmark-gfm) for report prose; both libraries are also linked from its module map.
+        .systemLibrary(name: "CCmarkGFM", path: "Sources/CCmarkGFM", pkgConfig: "libcmark-gfm",
+                       providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         // glibc's malloc.h (mallopt), no library to link.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "GlassboxCore", dependencies: ["CBLAS", "CLAPACKE", "CZlib", "CMalloc"], swiftSettings: fast),
@@ -56,7 +58,7 @@ let package = Package(
             "GlassboxCore", "GlassboxFigures", "GlassboxTemplates",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
-            .product(name: "Ink", package: "Ink"),
+            "CCmarkGFM",
         ]),
         // The recipe steps and their workspace: each step decodes its cell into one configuration and calls one analysis.
         .target(name: "GlassboxSteps", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
@@ -72,6 +74,12 @@ let package = Package(
         // Attribution maps and timings for the comparison with Captum (Benchmarks/attribution/compare.py).
         .executableTarget(name: "AttributionBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
                           path: "Benchmarks/AttributionBench", swiftSettings: fast),
+        // Fuzzing (Fuzz/README.md, `make fuzz`): the parsers as targets, the libFuzzer driver (an ordinary build
+        // replays files), and the test that replays the seed corpus and every crash reproducer.
+        .target(name: "GlassboxFuzzTargets", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis", "GlassboxReport"],
+                path: "Fuzz/Sources/GlassboxFuzzTargets"),
+        .executableTarget(name: "GlassboxFuzz", dependencies: ["GlassboxFuzzTargets"], path: "Fuzz/Sources/GlassboxFuzz"),
+        .testTarget(name: "GlassboxFuzzTests", dependencies: ["GlassboxFuzzTargets"]),
         .testTarget(name: "GlassboxCoreTests", dependencies: ["GlassboxCore"]),
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),

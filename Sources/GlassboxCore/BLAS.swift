@@ -2,7 +2,16 @@ import CBLAS
 import Foundation
 
 /// Thin, typed wrappers over OpenBLAS. All matrices are row-major.
+///
+/// OpenBLAS runs on one thread in Glassbox: a threaded GEMM gives results that differ in the last bits from a
+/// single-threaded one (measured: an MLP trained with GLASSBOX_THREADS=1 and OpenBLAS on two threads ended with other
+/// weights than with both on one), so the thread count would change the numbers. Glassbox parallelises itself with
+/// splits that do not depend on the thread count (training shards, convolution workers), each calling BLAS on one
+/// thread. Every wrapper below makes sure of it before its first call, whatever OPENBLAS_NUM_THREADS says.
 public enum BLAS {
+    /// Sets OpenBLAS to one thread, once per process (see the type's comment).
+    static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+
     /// `C = alpha · op(A) · op(B) + beta · C` with op(A) `[m, k]`, op(B) `[k, n]`, C `[m, n]`.
     /// `lda`, `ldb`, `ldc` default to the row lengths of the stored (untransposed) matrices.
     @inline(__always)
@@ -11,6 +20,7 @@ public enum BLAS {
                             b: UnsafePointer<Float>, ldb: Int? = nil,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
         if m == 0 || n == 0 { return }
+        _ = singleThreaded
         let la = lda ?? (transA ? m : k)
         let lb = ldb ?? (transB ? k : n)
         let lc = ldc ?? n
@@ -21,22 +31,25 @@ public enum BLAS {
     /// `y = alpha · op(A) · x + beta · y` for A `[m, n]` stored row-major.
     public static func gemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>,
                             x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        _ = singleThreaded
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(n),
                     x, 1, beta, y, 1)
     }
 
     /// `y += alpha · x`.
     public static func axpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        _ = singleThreaded
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
     public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(n), x, 1, y, 1)
+        _ = singleThreaded
+        return cblas_sdot(Int32(n), x, 1, y, 1)
     }
 
-    /// Number of threads OpenBLAS uses for one call.
+    /// Number of threads OpenBLAS uses for one call (1 once any wrapper or `Runtime.configure` has run).
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
+        get { _ = singleThreaded; return Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 

@@ -14,7 +14,13 @@ public enum GlassboxError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Anything else, with a message that already reads as a sentence.
     case message(String)
 
+    /// The error as one line: line breaks inside quoted values (a file's text, a parameter given with `-p`) are
+    /// written as `\n` and `\r`, so the command line always prints exactly one line.
     public var description: String {
+        text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    private var text: String {
         switch self {
         case let .badFile(path, field, expected, found):
             return "\(path): \(field): expected \(expected), found \(found)"

@@ -7,6 +7,12 @@ public enum Files {
         guard FileManager.default.fileExists(atPath: path) else {
             throw GlassboxError.missingFile(path: path, hint: "")
         }
+        // An empty regular file is read without Foundation: Data(contentsOf:) leaks a 4 KB buffer on it (found by
+        // the fuzzer's leak checker, swift-foundation of Swift 6.3).
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+           attributes[.type] as? FileAttributeType == .typeRegular, (attributes[.size] as? NSNumber)?.intValue == 0 {
+            return Data()
+        }
         do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw GlassboxError.badFile(path: path, field: "file", expected: "a readable file", found: "\(error.localizedDescription)")
         }
@@ -37,8 +43,24 @@ public enum Files {
         data.count >= 2 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B
     }
 
-    /// Decompresses a gzip stream (all members) with zlib. `name` is used in error messages.
+    /// Decompresses a gzip stream (all members) with zlib. `name` is used in error messages. Inflating stops as
+    /// soon as the output passes `Limits.decompressedBytes` (a small file can inflate to gigabytes), with an error
+    /// naming the limit and how to raise it.
     public static func gunzip(_ data: Data, name: String) throws -> Data {
+        let limit = Limits.decompressedBytes.value
+        let (out, complete) = try gunzip(data, name: name, upTo: limit)
+        guard complete else {
+            throw GlassboxError.badFile(path: name, field: "gzip",
+                                        expected: "at most \(limit) bytes once decompressed (raise the limit with \(Limits.decompressedBytes.variable)=N)",
+                                        found: "more")
+        }
+        return out
+    }
+
+    /// Decompresses at most `limit` bytes of a gzip stream. `complete` is false when the stream holds more (inflating
+    /// stopped within one chunk of the limit; `data` then holds the first `limit` bytes). A corrupt or truncated
+    /// stream is an error unless more than `limit` bytes came out before the damage.
+    public static func gunzip(_ data: Data, name: String, upTo limit: Int) throws -> (data: Data, complete: Bool) {
         var stream = z_stream()
         var status = inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else { throw GlassboxError.badFile(path: name, field: "gzip", expected: "zlib to start", found: "status \(status)") }
@@ -46,7 +68,7 @@ public enum Files {
         var out = Data()
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
-        try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+        return try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) -> (Data, Bool) in
             guard let base = input.bindMemory(to: Bytef.self).baseAddress else {
                 throw GlassboxError.badFile(path: name, field: "gzip", expected: "compressed data", found: "an empty file")
             }
@@ -60,6 +82,7 @@ public enum Files {
                     return chunk - Int(stream.avail_out)
                 }
                 out.append(contentsOf: buffer[0..<produced])
+                if out.count > limit { return (out.prefix(limit), false) }
                 if status == Z_STREAM_END && stream.avail_in > 0 {
                     // Another gzip member follows (concatenated gzip files are valid).
                     inflateReset(&stream)
@@ -70,8 +93,8 @@ public enum Files {
                 let reason = status == Z_BUF_ERROR ? "the stream ends early (truncated file)" : "corrupt data (zlib status \(status))"
                 throw GlassboxError.badFile(path: name, field: "gzip", expected: "a complete gzip stream", found: reason)
             }
+            return (out, true)
         }
-        return out
     }
 
     /// Compresses with zlib into the gzip format (deterministic: no file name, zero mtime).
@@ -102,6 +125,26 @@ public enum Files {
         }
         guard status == Z_STREAM_END else { throw GlassboxError.message("zlib deflate did not finish (status \(status))") }
         return Data(out[0..<produced])
+    }
+
+    /// `path` made absolute with every symlink resolved (realpath(3)). For a path that does not exist yet, the
+    /// longest existing prefix is resolved and the rest appended, so a folder about to be created compares
+    /// correctly with existing ones.
+    public static func realPath(_ path: String) -> String {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        var head = absolute, tail: [String] = []
+        while true {
+            if let r = realpath(head, nil) {
+                defer { free(r) }
+                var out = String(cString: r)
+                for t in tail.reversed() { out = (out as NSString).appendingPathComponent(t) }
+                return out
+            }
+            let parent = (head as NSString).deletingLastPathComponent
+            if parent == head || parent.isEmpty { return absolute }
+            tail.append((head as NSString).lastPathComponent)
+            head = parent
+        }
     }
 
     /// Reads a file and transparently decompresses it when it is gzip.

@@ -51,6 +51,9 @@ public enum Runtime {
         mallopt(M_MMAP_THRESHOLD, 256 << 20)
         mallopt(M_TRIM_THRESHOLD, 512 << 20)
         #endif
+        // OpenBLAS on one thread, so results do not depend on its thread count (see `BLAS`); LAPACK calls made
+        // before any BLAS wrapper runs are covered too.
+        _ = BLAS.singleThreaded
     }()
 
     /// Idempotent; called by the trainer and the command line before heavy work.

@@ -62,8 +62,44 @@ public enum IDX {
     }
 
     /// Reads (and gunzips) a file and validates its header and exact size.
+    ///
+    /// A gzip file is inflated in two steps: first only its header, which gives the exact size the data must have
+    /// (checked against `Limits.decompressedBytes`), then the data, stopping at that size. A small file that would
+    /// inflate to gigabytes is refused before it is inflated.
     static func readValidated(_ path: String, dimensions: Int, magic: UInt32, what: String) throws -> (Data, [Int]) {
-        let data = try Files.readMaybeGzip(path)
+        try validated(Files.read(path), path: path, dimensions: dimensions, magic: magic, what: what)
+    }
+
+    /// Images from the bytes of an idx3 file (raw or gzip); `name` is used in errors.
+    public static func images(from data: Data, name: String, limit: Int? = nil) throws -> Images {
+        let (raw, dims) = try validated(data, path: name, dimensions: 3, magic: imagesMagic, what: "idx3 unsigned-byte images")
+        return convertImages(raw, dims: dims, limit: limit)
+    }
+
+    /// Labels from the bytes of an idx1 file (raw or gzip); `name` is used in errors.
+    public static func labels(from data: Data, name: String, limit: Int? = nil) throws -> [Int32] {
+        let (raw, dims) = try validated(data, path: name, dimensions: 1, magic: labelsMagic, what: "idx1 unsigned-byte labels")
+        return convertLabels(raw, count: dims[0], limit: limit)
+    }
+
+    static func validated(_ raw: Data, path: String, dimensions: Int, magic: UInt32, what: String) throws -> (Data, [Int]) {
+        guard Files.isGzip(raw) else {
+            return (raw, try parseHeader(raw, path: path, dimensions: dimensions, magic: magic, what: what))
+        }
+        let headerSize = 4 + 4 * dimensions
+        let head = try Files.gunzip(raw, name: path, upTo: headerSize).data
+        let (dims, expected) = try headerDimensions(head, path: path, dimensions: dimensions, magic: magic, what: what)
+        let limit = Limits.decompressedBytes
+        guard expected <= limit.value else {
+            throw GlassboxError.badFile(path: path, field: "size",
+                                        expected: "at most \(limit.value) bytes once decompressed (raise the limit with \(limit.variable)=N)",
+                                        found: "a header for \(expected) bytes (\(dims.map(String.init).joined(separator: "×")))")
+        }
+        let (data, complete) = try Files.gunzip(raw, name: path, upTo: expected)
+        guard complete else {
+            throw GlassboxError.badFile(path: path, field: "size", expected: "\(expected) bytes (\(headerSize)-byte header + \(dims.map(String.init).joined(separator: "×")))",
+                                        found: "more once decompressed (extra bytes)")
+        }
         return (data, try parseHeader(data, path: path, dimensions: dimensions, magic: magic, what: what))
     }
 
@@ -97,6 +133,21 @@ public enum IDX {
 
     /// Validates the header and the exact byte count; returns the dimensions.
     static func parseHeader(_ data: Data, path: String, dimensions: Int, magic: UInt32, what: String) throws -> [Int] {
+        let headerSize = 4 + 4 * dimensions
+        let (dims, expected) = try headerDimensions(data, path: path, dimensions: dimensions, magic: magic, what: what)
+        if data.count != expected {
+            let shape = dims.map(String.init).joined(separator: "×")
+            let why = data.count < expected ? "truncated file, \(expected - data.count) bytes missing"
+                                            : "\(data.count - expected) extra bytes"
+            throw GlassboxError.badFile(path: path, field: "size", expected: "\(expected) bytes (\(headerSize)-byte header + \(shape))",
+                                        found: "\(data.count) bytes (\(why))")
+        }
+        return dims
+    }
+
+    /// Validates the header (the first bytes of `data`); returns the dimensions and the file size they imply,
+    /// computed without overflow.
+    static func headerDimensions(_ data: Data, path: String, dimensions: Int, magic: UInt32, what: String) throws -> ([Int], Int) {
         let headerSize = 4 + 4 * dimensions
         let bytes = [UInt8](data.prefix(headerSize))
         guard bytes.count >= 4 else {
@@ -137,15 +188,7 @@ public enum IDX {
             }
             payload = p
         }
-        let expected = headerSize + payload
-        if data.count != expected {
-            let shape = dims.map(String.init).joined(separator: "×")
-            let why = data.count < expected ? "truncated file, \(expected - data.count) bytes missing"
-                                            : "\(data.count - expected) extra bytes"
-            throw GlassboxError.badFile(path: path, field: "size", expected: "\(expected) bytes (\(headerSize)-byte header + \(shape))",
-                                        found: "\(data.count) bytes (\(why))")
-        }
-        return dims
+        return (dims, headerSize + payload)
     }
 
     // MARK: Writing

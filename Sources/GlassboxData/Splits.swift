@@ -13,7 +13,8 @@ public extension Dataset {
     /// same split; samples keep their permuted order. For example the 10 000-image MNIST test set can serve as
     /// train 8000 / test 2000.
     func split(trainCount: Int, testCount: Int, seed: UInt64) throws -> (train: Dataset, test: Dataset) {
-        guard trainCount >= 0, testCount >= 0, trainCount + testCount <= count else {
+        // Written so that no sum can overflow: both counts come from a flag (`--resplit A:B`).
+        guard trainCount >= 0, testCount >= 0, trainCount <= count - testCount else {
             throw GlassboxError.invalidArgument(name: "split of \(name)",
                                                 expected: "train + test ≤ \(count) samples, each ≥ 0",
                                                 found: "train \(trainCount) + test \(testCount)")

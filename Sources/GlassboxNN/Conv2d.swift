@@ -13,7 +13,8 @@ import GlassboxCore
 /// Other strides use the classic im2col layout and dense GEMMs.
 ///
 /// Samples are split across `Parallel.threads` workers that each call single-threaded BLAS (calling threaded
-/// BLAS from several threads at once makes them fight over the cores).
+/// BLAS from several threads at once makes them fight over the cores); backward splits them into a fixed number of
+/// chunks instead, so its sums do not depend on the thread count.
 public final class Conv2d: Layer {
     public let kind = "conv"
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -88,18 +89,32 @@ public final class Conv2d: Layer {
                     outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1)
     }
 
-    /// Runs `body` on contiguous sample ranges, one per worker, with BLAS single-threaded inside.
-    private func perWorker(_ n: Int, _ body: (Int, Range<Int>) -> Void) -> Int {
-        let workers = min(Parallel.threads, n, maxWorkers)
+    /// Runs `body` on `parts` contiguous sample ranges (default: one per worker), with BLAS single-threaded inside.
+    /// The ranges depend only on `n` and `parts`; at most `min(Parallel.threads, maxWorkers)` threads run them.
+    private func perWorker(_ n: Int, parts: Int? = nil, _ body: (Int, Range<Int>) -> Void) -> Int {
+        let workers = parts ?? min(Parallel.threads, n, maxWorkers)
         if workers <= 1 { body(0, 0..<n); return 1 }
         let saved = BLAS.threads
         BLAS.threads = 1
-        Parallel.forChunks(n, parts: workers, body)
+        let threads = max(1, min(Parallel.threads, workers, maxWorkers))
+        let base = n / workers, extra = n % workers
+        Parallel.forChunks(workers, parts: threads, concurrently: threads > 1) { _, chunks in
+            for c in chunks {
+                let lo = c * base + min(c, extra)
+                body(c, lo..<(lo + base + (c < extra ? 1 : 0)))
+            }
+        }
         BLAS.threads = saved
         return workers
     }
 
     private var workerCount: (Int) -> Int { { n in min(Parallel.threads, n, self.maxWorkers) } }
+
+    /// Backward sums the weight gradient over samples in this many fixed chunks (fewer for small batches or a
+    /// `maxWorkers` bound), independent of the thread count, so the summation order — and the bits of the
+    /// gradient — are the same for any GLASSBOX_THREADS. The forward pass has no sum across samples.
+    static let gradientChunks = 8
+    private func gradientChunkCount(_ n: Int) -> Int { max(1, min(n, maxWorkers, Conv2d.gradientChunks)) }
 
     /// Unfolds sample `x` into `dst`: rows `[P, K]` (`asRows`, stride 1 only) or columns `[K, P]`.
     @inline(__always)
@@ -148,7 +163,7 @@ public final class Conv2d: Layer {
         let p = plan(input)
         precondition(dy.shape == [p.n, outChannels, p.oh, p.ow], "conv gradient shape \(dy.shape) does not match output")
         let wCount = weight.value.count, cout = outChannels
-        let workers = workerCount(p.n)
+        let workers = gradientChunkCount(p.n)
         let bufs = scratch.pointers(workers: workers, count: p.total(wCount, cout))
         var dx = !needInputGradient ? Tensor(zeros: [0])
             : p.rows ? Tensor(uninitializedShape: input.shape) { _, _ in } : Tensor(zeros: input.shape)
@@ -158,7 +173,7 @@ public final class Conv2d: Layer {
                     dx.withUnsafeMutableBufferPointer { dxs in
                         let dyb = dys.baseAddress!, xb = xs.baseAddress!, wb = w.baseAddress!
                         let dxb = needInputGradient ? dxs.baseAddress : nil
-                        _ = perWorker(p.n) { worker, range in
+                        _ = perWorker(p.n, parts: workers) { worker, range in
                             let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
                             let dw = buf + p.dw, db = buf + p.db(wCount)
                             let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)

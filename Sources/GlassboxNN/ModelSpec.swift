@@ -141,7 +141,7 @@ public struct ModelSpec: Codable, Equatable, Sendable, CustomStringConvertible {
             }
         }
         let spec = ModelSpec(input: dims.map { $0! }, clauses: clauses)
-        _ = try spec.shapes()
+        try spec.validate()
         return spec
     }
 
@@ -167,40 +167,118 @@ public struct ModelSpec: Codable, Equatable, Sendable, CustomStringConvertible {
             if i > 0 { clauses.append(act) }
             clauses.append(.linear(out: s!, bias: bias))
         }
-        return ModelSpec(input: [sizes[0]!], clauses: clauses)
+        let spec = ModelSpec(input: [sizes[0]!], clauses: clauses)
+        try spec.validate()
+        return spec
     }
 
-    /// Per-sample shape after each clause; throws when a clause does not fit its input.
-    public func shapes() throws -> [[Int]] {
-        var g = SeededGenerator(seed: 0)
-        var shape = input
-        var out: [[Int]] = []
-        for l in try makeLayers(using: &g, initializer: .pytorchDefault, dropoutSeed: 0, validateOnly: true) {
-            shape = try l.outputShape(for: shape)
-            out.append(shape)
+    /// Per-sample shape after each clause; throws when a clause does not fit its input or a size is too large.
+    public func shapes() throws -> [[Int]] { try layout().shapes }
+
+    /// The number of parameters the spec's model has (checked against nothing; see `validate`).
+    public func parameterCount() throws -> Int { try layout().parameters }
+
+    /// Checks that every clause fits its input and that the model stays within `Limits.parameters`: at most that
+    /// many parameters, and at most that many values in one sample's input or any layer's output for one sample.
+    /// Every size is computed in checked arithmetic, without allocating anything.
+    public func validate() throws {
+        let (shapes, parameters) = try layout()
+        try Limits.parameters.check(parameters, "model spec '\(description)'")
+        for (shape, what) in zip([input] + shapes, ["input"] + clauses.map(\.text)) {
+            // layout() has already checked that every product fits in an Int.
+            try Limits.parameters.check(shape.reduce(1, *), "model spec clause '\(what)'", unit: "values per sample")
         }
-        return out
     }
 
-    func makeLayers(using g: inout SeededGenerator, initializer: Initializer, dropoutSeed: UInt64,
-                    validateOnly: Bool = false) throws -> [Layer] {
+    /// Per-sample shapes after each clause and the total parameter count, from the clauses alone (the same rules
+    /// as the layers' `outputShape`, in checked arithmetic so that no size can wrap around).
+    func layout() throws -> (shapes: [[Int]], parameters: Int) {
+        func tooLarge(_ what: String) -> GlassboxError {
+            .invalidArgument(name: "model spec clause '\(what)'", expected: "sizes whose products fit in 64 bits", found: "'\(description)'")
+        }
+        guard (input.count == 1 || input.count == 3), input.allSatisfy({ $0 > 0 }) else {
+            throw GlassboxError.invalidArgument(name: "model spec clause 'input \(input.map(String.init).joined(separator: "x"))'",
+                                                expected: "'input N' or 'input CxHxW' with positive sizes", found: "'\(description)'")
+        }
+        guard Limits.product(input) != nil else { throw tooLarge("input \(input.map(String.init).joined(separator: "x"))") }
+        var shape = input
+        var shapes: [[Int]] = []
+        var parameters = 0
+        func addParameters(_ counts: [Int], _ what: String) throws {
+            guard let n = Limits.product(counts), let total = Limits.add(parameters, n) else { throw tooLarge(what) }
+            parameters = total
+        }
+        for c in clauses {
+            let what = c.text
+            switch c {
+            case let .linear(o, b):
+                guard o > 0 else { throw tooLarge(what) }
+                let features = shape.reduce(1, *)   // checked when `shape` was made
+                try addParameters([o, features], what)
+                if b { try addParameters([o], what) }
+                shape = [o]
+            case let .conv(o, k, s, p, b):
+                guard shape.count == 3 else {
+                    throw GlassboxError.invalidArgument(name: "model spec clause '\(what)'", expected: "an image input [C, H, W]",
+                                                        found: "\(shape)")
+                }
+                guard o > 0, k > 0, s > 0, p >= 0 else { throw tooLarge(what) }
+                guard let twice = Limits.multiply(2, p), Limits.add(shape[1], twice) != nil, Limits.add(shape[2], twice) != nil else {
+                    throw tooLarge(what)
+                }
+                guard let oh = ModelSpec.outSize(shape[1], kernel: k, stride: s, padding: p),
+                      let ow = ModelSpec.outSize(shape[2], kernel: k, stride: s, padding: p) else {
+                    throw GlassboxError.invalidArgument(name: what, expected: "an input at least as large as the kernel", found: "\(shape)")
+                }
+                try addParameters([o, shape[0], k, k], what)
+                if b { try addParameters([o], what) }
+                shape = [o, oh, ow]
+            case let .maxpool(k, s):
+                guard k > 0, s > 0 else { throw tooLarge(what) }
+                guard shape.count == 3, let oh = ModelSpec.outSize(shape[1], kernel: k, stride: s, padding: 0),
+                      let ow = ModelSpec.outSize(shape[2], kernel: k, stride: s, padding: 0) else {
+                    throw GlassboxError.invalidArgument(name: what, expected: "input [C, H, W] with H, W ≥ \(k)", found: "\(shape)")
+                }
+                shape = [shape[0], oh, ow]
+            case .flatten:
+                shape = [shape.reduce(1, *)]
+            case let .dropout(p):
+                guard p >= 0, p < 1 else {
+                    throw GlassboxError.invalidArgument(name: "model spec clause '\(what)'", expected: "'dropout P' with 0 ≤ P < 1", found: "'\(description)'")
+                }
+            case .relu, .sigmoid, .tanh:
+                break
+            }
+            guard Limits.product(shape) != nil else { throw tooLarge(what) }
+            shapes.append(shape)
+        }
+        return (shapes, parameters)
+    }
+
+    /// Output length of a window sliding over `size` (as `Ops.outSize`), or nil when the padded input is smaller
+    /// than the kernel or a size overflows.
+    static func outSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int? {
+        guard let twice = Limits.multiply(2, padding), let padded = Limits.add(size, twice), padded >= kernel else { return nil }
+        return (padded - kernel) / stride + 1
+    }
+
+    /// Builds the layers; the spec is validated first (sizes and `Limits.parameters`), so nothing is allocated for
+    /// a spec that does not fit.
+    func makeLayers(using g: inout SeededGenerator, initializer: Initializer, dropoutSeed: UInt64) throws -> [Layer] {
+        try validate()
         var shape = input
         var layers: [Layer] = []
         for (i, c) in clauses.enumerated() {
             let layer: Layer
             switch c {
             case let .linear(o, b):
-                var tmp = SeededGenerator(seed: 0)
-                layer = validateOnly ? Linear(shape.reduce(1, *), o, bias: b, using: &tmp)
-                    : Linear(shape.reduce(1, *), o, bias: b, initializer: initializer, using: &g)
+                layer = Linear(shape.reduce(1, *), o, bias: b, initializer: initializer, using: &g)
             case let .conv(o, k, s, p, b):
                 guard shape.count == 3 else {
                     throw GlassboxError.invalidArgument(name: "model spec clause '\(c.text)'", expected: "an image input [C, H, W]",
                                                         found: "\(shape)")
                 }
-                var tmp = SeededGenerator(seed: 0)
-                layer = validateOnly ? Conv2d(shape[0], o, kernel: k, stride: s, padding: p, bias: b, using: &tmp)
-                    : Conv2d(shape[0], o, kernel: k, stride: s, padding: p, bias: b, initializer: initializer, using: &g)
+                layer = Conv2d(shape[0], o, kernel: k, stride: s, padding: p, bias: b, initializer: initializer, using: &g)
             case let .maxpool(k, s): layer = MaxPool2d(k, stride: s)
             case .relu: layer = ReLU()
             case .sigmoid: layer = Sigmoid()

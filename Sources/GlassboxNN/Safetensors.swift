@@ -57,6 +57,11 @@ public enum Safetensors {
     /// Parses and validates a safetensors buffer. F32, F64, F16 and BF16 tensors are converted to Float. Tensors
     /// `include` rejects are skipped (their bytes are still checked to lie in place, their type is not), so a state
     /// dict's integer buffers such as BatchNorm's `num_batches_tracked` can be left out.
+    ///
+    /// Every size comes from the file, so every one is checked before use: the header length against the file,
+    /// shapes and offsets as JSON integers (not floats or booleans), the element and byte counts in checked
+    /// arithmetic, and each tensor's bytes against the buffer (so a tensor can never need more memory than the
+    /// file has bytes).
     public static func decode(_ data: Data, name: String, include: (String) -> Bool = { _ in true }) throws -> File {
         func bad(_ field: String, _ expected: String, _ found: String) -> GlassboxError {
             .badFile(path: name, field: field, expected: expected, found: found)
@@ -69,64 +74,45 @@ public enum Safetensors {
                 throw bad("format", "a .safetensors file", "a PyTorch checkpoint written by torch.save (a pickle); save the weights with "
                           + "safetensors.torch.save_file(model.state_dict(), PATH) instead")
             }
-            throw bad("header length", "at most \(data.count - 8) bytes", "\(n)")
+            throw bad("header length", "at most \(min(data.count - 8, 100_000_000)) bytes", "\(n)")
         }
         let headerData = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(n)))
-        guard let json = try? JSONSerialization.jsonObject(with: headerData), let header = json as? [String: Any] else {
-            throw bad("header", "a JSON object", "unparseable text")
-        }
+        let header = try decodeHeader(headerData, name: name)
         let body = data.subdata(in: (data.startIndex + 8 + Int(n))..<data.endIndex)
-        var file = File(tensors: [:])
+        var file = File(tensors: [:], metadata: header.metadata)
         var ranges: [(Int, Int, String)] = []
-        for (key, value) in header {
-            if key == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw bad("__metadata__", "a map of strings", "\(type(of: value))") }
-                for (mk, mv) in m {
-                    guard let s = mv as? String else { throw bad("__metadata__.\(mk)", "a string", "\(mv)") }
-                    file.metadata[mk] = s
-                }
-                continue
-            }
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shapeAny = entry["shape"] as? [Any], let offsAny = entry["data_offsets"] as? [Any], offsAny.count == 2 else {
-                throw bad(key, "{dtype, shape, data_offsets}", "\(value)")
-            }
-            let shape = try shapeAny.map { v -> Int in
-                guard let i = (v as? NSNumber)?.intValue, i >= 0 else { throw bad("\(key).shape", "non-negative integers", "\(shapeAny)") }
-                return i
-            }
-            let offs = try offsAny.map { v -> Int in
-                guard let i = (v as? NSNumber)?.intValue, i >= 0 else { throw bad("\(key).data_offsets", "non-negative integers", "\(offsAny)") }
-                return i
-            }
-            let widths = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2,
-                          "I32": 4, "U32": 4, "I64": 8, "U64": 8]
+        let widths = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2,
+                      "I32": 4, "U32": 4, "I64": 8, "U64": 8]
+        for (key, entry) in header.tensors {
             let included = include(key)
-            guard let width = widths[dtype], !included || ["F32", "F64", "F16", "BF16"].contains(dtype) else {
-                throw bad("\(key).dtype", "F32, F64, F16 or BF16", dtype + (key.hasSuffix("num_batches_tracked") ? " (a BatchNorm counter: leave it out with the ignore option)" : ""))
+            guard let width = widths[entry.dtype], !included || ["F32", "F64", "F16", "BF16"].contains(entry.dtype) else {
+                throw bad("\(key).dtype", "F32, F64, F16 or BF16",
+                          entry.dtype + (key.hasSuffix("num_batches_tracked") ? " (a BatchNorm counter: leave it out with the ignore option)" : ""))
             }
-            var count = 1
-            for d in shape {
-                let (c, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, c <= body.count else { throw bad("\(key).shape", "a shape whose data fit the \(body.count)-byte buffer", "\(shape)") }
-                count = c
+            guard entry.shape.allSatisfy({ $0 >= 0 }) else { throw bad("\(key).shape", "non-negative integers", "\(entry.shape)") }
+            guard entry.offsets.count == 2, entry.offsets.allSatisfy({ $0 >= 0 }) else {
+                throw bad("\(key).data_offsets", "two non-negative integers [begin, end]", "\(entry.offsets)")
             }
-            guard offs[1] >= offs[0], offs[1] - offs[0] == count * width else {
-                throw bad("\(key).data_offsets", "\(count * width) bytes for shape \(shape) \(dtype)", "\(offs[1] - offs[0]) bytes")
+            let (lo, hi) = (entry.offsets[0], entry.offsets[1])
+            guard let count = Limits.product(entry.shape), let bytes = Limits.multiply(count, width) else {
+                throw bad("\(key).shape", "a shape whose size fits in the file (\(body.count) bytes of data)", "\(entry.shape)")
             }
-            guard offs[1] <= body.count else { throw bad("\(key).data_offsets", "within the \(body.count)-byte buffer", "end \(offs[1])") }
-            ranges.append((offs[0], offs[1], key))
+            guard hi >= lo, hi - lo == bytes else {
+                throw bad("\(key).data_offsets", "\(bytes) bytes for shape \(entry.shape) \(entry.dtype)", hi >= lo ? "\(hi - lo) bytes" : "[\(lo), \(hi)]")
+            }
+            guard hi <= body.count else { throw bad("\(key).data_offsets", "within the \(body.count)-byte buffer", "end \(hi)") }
+            ranges.append((lo, hi, key))
             guard included else { continue }
-            let bytes = body.subdata(in: (body.startIndex + offs[0])..<(body.startIndex + offs[1]))
-            let values: [Float] = bytes.withUnsafeBytes { raw in
-                switch dtype {
+            let values: [Float] = body.withUnsafeBytes { all in
+                let raw = UnsafeRawBufferPointer(rebasing: all[lo..<hi])
+                switch entry.dtype {
                 case "F32": return (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
                 case "F64": return (0..<count).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))) }
                 case "F16": return (0..<count).map { halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
                 default: return (0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16) }
                 }
             }
-            file.tensors[key] = Tensor(shape: shape, scalars: values)
+            file.tensors[key] = Tensor(shape: entry.shape, scalars: values)
         }
         // The format forbids holes and overlaps: the ranges must tile the buffer exactly.
         var pos = 0
@@ -136,6 +122,95 @@ public enum Safetensors {
         }
         guard pos == body.count else { throw bad("data", "\(pos) bytes of tensor data", "\(body.count)") }
         return file
+    }
+
+    /// One tensor's entry in the JSON header.
+    struct HeaderEntry: Decodable {
+        var dtype: String
+        var shape: [Int]
+        var offsets: [Int]
+        enum CodingKeys: String, CodingKey { case dtype, shape, offsets = "data_offsets" }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            dtype = try c.decode(String.self, forKey: .dtype)
+            shape = try c.decode([ExactInt].self, forKey: .shape).map(\.value)
+            offsets = try c.decode([ExactInt].self, forKey: .offsets).map(\.value)
+        }
+    }
+
+    /// A JSON number that is a whole number fitting in `Int`; anything else (2.7, true, "3", 1e30) is a
+    /// `FieldError` that names what was found.
+    struct ExactInt: Decodable {
+        var value: Int
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let v = try? c.decode(Int.self) { value = v; return }
+            let found: String
+            if let b = try? c.decode(Bool.self) { found = "\(b)" }
+            else if let d = try? c.decode(Double.self) { found = "\(d)" }
+            else if let t = try? c.decode(String.self) { found = "\"\(t)\"" }
+            else { found = "another JSON value" }
+            throw FieldError(path: decoder.codingPath, expected: "a whole number", found: found)
+        }
+    }
+
+    struct FieldError: Error {
+        var path: [CodingKey]
+        var expected: String
+        var found: String
+    }
+
+    /// The JSON header: tensors by name and the optional `__metadata__` string map.
+    struct Header: Decodable {
+        var tensors: [String: HeaderEntry] = [:]
+        var metadata: [String: String] = [:]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            for key in c.allKeys {
+                if key.stringValue == "__metadata__" {
+                    metadata = try c.decode([String: String].self, forKey: key)
+                } else {
+                    tensors[key.stringValue] = try c.decode(HeaderEntry.self, forKey: key)
+                }
+            }
+        }
+    }
+
+    /// Decodes the header with `JSONDecoder`, whose integers are exact: `2.7`, `true` or `1e30` in a shape is an
+    /// error naming the field, not a silently converted number.
+    static func decodeHeader(_ data: Data, name: String) throws -> Header {
+        func field(_ path: [CodingKey]) -> String {
+            var s = ""
+            for k in path { if let i = k.intValue { s += "[\(i)]" } else { s += (s.isEmpty ? "" : ".") + k.stringValue } }
+            return s.isEmpty ? "header" : s
+        }
+        do { return try JSONDecoder().decode(Header.self, from: data) } catch let e as FieldError {
+            throw GlassboxError.badFile(path: name, field: field(e.path), expected: e.expected, found: e.found)
+        } catch let e as DecodingError {
+            switch e {
+            case let .keyNotFound(key, ctx):
+                throw GlassboxError.badFile(path: name, field: field(ctx.codingPath + [key]), expected: "{dtype, shape, data_offsets}", found: "no '\(key.stringValue)'")
+            case let .typeMismatch(t, ctx), let .valueNotFound(t, ctx):
+                let what = t == Int.self ? "a non-negative integer" : t == String.self ? "a string" : "a \(t)"
+                throw GlassboxError.badFile(path: name, field: field(ctx.codingPath), expected: what, found: "another JSON value")
+            case let .dataCorrupted(ctx):
+                throw GlassboxError.badFile(path: name, field: field(ctx.codingPath),
+                                            expected: ctx.codingPath.isEmpty ? "a JSON object" : "a valid value", found: ctx.debugDescription)
+            @unknown default:
+                throw GlassboxError.badFile(path: name, field: "header", expected: "a JSON object", found: "\(e)")
+            }
+        } catch {
+            throw GlassboxError.badFile(path: name, field: "header", expected: "a JSON object", found: "\(error)")
+        }
     }
 
     static func halfToFloat(_ h: UInt16) -> Float {
@@ -193,8 +268,11 @@ public enum Checkpoint {
         let f = try Safetensors.read(path)
         let spec: ModelSpec
         if let explicitSpec { spec = explicitSpec }
-        else if let s = f.metadata[specKey] { spec = try ModelSpec.parse(s) }
-        else {
+        else if let s = f.metadata[specKey] {
+            do { spec = try ModelSpec.parse(s) } catch let e as GlassboxError {
+                throw GlassboxError.message("\(path): __metadata__.\(specKey): \(e)")
+            }
+        } else {
             throw GlassboxError.badFile(path: path, field: "__metadata__.\(specKey)", expected: "a model spec (or pass --spec)", found: "none")
         }
         let model = try Sequential(spec: spec, seed: 0)

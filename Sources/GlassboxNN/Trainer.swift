@@ -28,6 +28,97 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 }
 
+extension TrainConfig {
+    /// Checks every setting before training: sizes, and optimiser numbers that are finite and in range (a NaN or
+    /// infinite learning rate would train to NaN weights). Names are the command line's (`--lr`, `--momentum`, …).
+    public func validate() throws {
+        func bad(_ name: String, _ expected: String, _ found: CustomStringConvertible) -> GlassboxError {
+            .invalidArgument(name: name, expected: expected, found: "\(found)")
+        }
+        guard batchSize > 0 else { throw bad("batch-size", "a whole number ≥ 1", batchSize) }
+        guard epochs >= 0 else { throw bad("epochs", "a whole number ≥ 0", epochs) }
+        if let step = checkpointSteps.first(where: { $0 <= 0 }) { throw bad("checkpoint-steps", "positive step numbers", step) }
+        try optimizer.validate()
+        try schedule.validate()
+    }
+}
+
+extension OptimizerConfig {
+    /// Finite numbers in PyTorch's ranges: lr ≥ 0, momentum ≥ 0, weight decay ≥ 0, betas in [0, 1), eps ≥ 0.
+    public func validate() throws {
+        func check(_ name: String, _ v: Float, _ ok: Bool, _ expected: String) throws {
+            guard v.isFinite, ok else { throw GlassboxError.invalidArgument(name: name, expected: expected, found: "\(v)") }
+        }
+        switch self {
+        case let .sgd(lr, momentum, wd):
+            try check("lr", lr, lr >= 0, "a finite learning rate ≥ 0")
+            try check("momentum", momentum, momentum >= 0, "a finite momentum ≥ 0")
+            try check("weight-decay", wd, wd >= 0, "a finite weight decay ≥ 0")
+        case let .adam(lr, b1, b2, eps, wd):
+            try check("lr", lr, lr >= 0, "a finite learning rate ≥ 0")
+            try check("beta1", b1, b1 >= 0 && b1 < 1, "a number in [0, 1)")
+            try check("beta2", b2, b2 >= 0 && b2 < 1, "a number in [0, 1)")
+            try check("eps", eps, eps >= 0, "a finite number ≥ 0")
+            try check("weight-decay", wd, wd >= 0, "a finite weight decay ≥ 0")
+        }
+    }
+}
+
+extension LRSchedule {
+    /// Finite, positive factors: `step` needs EVERY ≥ 1 and GAMMA > 0, `cosine` a minimum ≥ 0.
+    public func validate() throws {
+        switch self {
+        case .constant: return
+        case let .step(every, gamma):
+            guard every > 0, gamma.isFinite, gamma > 0 else {
+                throw GlassboxError.invalidArgument(name: "schedule", expected: "step:EVERY:GAMMA with EVERY ≥ 1 and a finite GAMMA > 0",
+                                                    found: "step:\(every):\(gamma)")
+            }
+        case let .cosine(minimum):
+            guard minimum.isFinite, minimum >= 0 else {
+                throw GlassboxError.invalidArgument(name: "schedule", expected: "cosine:MIN with a finite MIN ≥ 0", found: "cosine:\(minimum)")
+            }
+        }
+    }
+}
+
+/// The divergence check of the training loop: a non-finite loss or weight stops training with an error naming
+/// where it happened and what to change, instead of training on to a checkpoint full of NaN.
+enum Divergence {
+    static func check(loss: Double, model: Sequential, epoch: Int, batch: Int, batches: Int, step: Int, learningRate: Float) throws {
+        guard loss.isFinite else {
+            throw error(epoch: epoch, batch: batch, batches: batches, step: step, learningRate: learningRate,
+                        what: "the loss is \(loss.isNaN ? "NaN" : "\(loss)")")
+        }
+        for (name, p) in model.namedParameters where !allFinite(p.value) {
+            throw error(epoch: epoch, batch: batch, batches: batches, step: step, learningRate: learningRate,
+                        what: "weight \(name) is not finite after the update")
+        }
+    }
+
+    static func error(epoch: Int, batch: Int, batches: Int, step: Int, learningRate: Float, what: String) -> GlassboxError {
+        .message("training diverged at epoch \(epoch), step \(batch) of \(batches) (optimiser step \(step)): \(what); "
+                 + "lower the learning rate (\(learningRate)) or the momentum")
+    }
+
+    /// True when every value is finite: x · 0 is 0 for finite x and NaN for ±inf or NaN, and NaN survives the sum
+    /// (eight partial sums, so the loop vectorises).
+    static func allFinite(_ t: Tensor) -> Bool {
+        t.withUnsafeBufferPointer { b in
+            var acc = SIMD8<Float>(repeating: 0)
+            let n = b.count, base = b.baseAddress
+            var i = 0
+            while i + 8 <= n {
+                acc += UnsafeRawPointer(base! + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+                i += 8
+            }
+            var rest: Float = 0
+            while i < n { rest += base![i] * 0; i += 1 }
+            return (acc.sum() + rest) == 0
+        }
+    }
+}
+
 /// Metrics of one epoch. `trainAccuracy` and `loss` are running values over the epoch's batches (the model
 /// changes while they are measured), as most training logs report them.
 public struct EpochRecord: Codable, Equatable, Sendable {
@@ -94,16 +185,16 @@ public final class Trainer {
         }
     }
 
+    /// Trains on `train`. Stops with an error naming the epoch and step at the first non-finite loss or weight
+    /// (`Divergence`), before that step's checkpoint: a diverged model is never handed to `onCheckpoint` or returned
+    /// as trained.
     @discardableResult
     public func fit(train: Dataset, test: Dataset? = nil, label: String = "train") throws -> TrainingHistory {
+        try config.validate()
         try Trainer.checkCompatible(model, train)
         guard train.count > 0 else {
             throw GlassboxError.invalidArgument(name: "data", expected: "training samples",
                                                 found: "none in '\(train.name)' (a file data set of one set is the test split; resplit: TRAIN:TEST splits it)")
-        }
-        guard config.batchSize > 0, config.epochs >= 0 else {
-            throw GlassboxError.invalidArgument(name: "training", expected: "batch size > 0 and epochs ≥ 0",
-                                                found: "batch \(config.batchSize), epochs \(config.epochs)")
         }
         var rng = SeededGenerator(seed: config.seed)
         let n = train.count, bs = config.batchSize, k = train.classCount
@@ -117,7 +208,7 @@ public final class Trainer {
             let order = rng.permutation(n)
             let start = Date()
             var lossSum = 0.0, correct = 0
-            let batches = (n + bs - 1) / bs
+            let batches = n / bs + (n % bs == 0 ? 0 : 1)   // not (n + bs − 1) / bs, which overflows for a huge --batch-size
             let bar = ProgressBar(total: batches, label: "\(label) epoch \(epoch + 1)/\(config.epochs)")
             for b in 0..<batches {
                 let idx = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
@@ -125,6 +216,8 @@ public final class Trainer {
                 lossSum += loss
                 correct += hits
                 history.steps += 1
+                try Divergence.check(loss: loss / Double(idx.count), model: model, epoch: epoch + 1, batch: b + 1, batches: batches,
+                                     step: history.steps, learningRate: lr)
                 onStep?(history.steps, model)
                 if checkpoints.contains(history.steps) { try onCheckpoint?(history.steps, model) }
                 bar.update(b + 1, suffix: String(format: "loss %.4f", lossSum / Double(b * bs + idx.count)))
@@ -136,6 +229,10 @@ public final class Trainer {
                                      seconds: seconds, samplesPerSecond: Double(n) / seconds)
             if config.evaluateEachEpoch, let test {
                 let ev = try Trainer.evaluate(model, on: test)
+                guard ev.loss.isFinite else {
+                    throw Divergence.error(epoch: epoch + 1, batch: batches, batches: batches, step: history.steps, learningRate: lr,
+                                           what: "the test loss is \(ev.loss.isNaN ? "NaN" : "\(ev.loss)") (the weights are finite but too large)")
+                }
                 record.testLoss = ev.loss
                 record.testAccuracy = ev.accuracy
             }
@@ -169,9 +266,9 @@ public final class Trainer {
         }
         var partLoss = [Double](repeating: 0, count: workers.count)
         var partHits = [Int](repeating: 0, count: workers.count)
+        // BLAS runs on one thread in every case (Runtime.configure): a threaded GEMM on the serial path would give
+        // other bits than the single-threaded GEMMs of the concurrent path.
         let concurrent = sharded && Parallel.threads > 1
-        let savedBLAS = BLAS.threads
-        if concurrent { BLAS.threads = 1 }
         partLoss.withUnsafeMutableBufferPointer { lossOut in
             partHits.withUnsafeMutableBufferPointer { hitsOut in
                 let lossPtr = lossOut.baseAddress!, hitsPtr = hitsOut.baseAddress!
@@ -196,7 +293,6 @@ public final class Trainer {
                 }
             }
         }
-        if concurrent { BLAS.threads = savedBLAS }
         if sharded {
             // Sum the shards' gradients in shard order (deterministic), then let go of the shared values so the
             // optimiser updates them in place instead of copying.
@@ -221,6 +317,7 @@ public final class Trainer {
 
     /// Accuracy, mean loss, per-class accuracy and confusion matrix over a data set, in batches.
     public static func evaluate(_ model: Sequential, on data: Dataset, batchSize: Int = 1000) throws -> Evaluation {
+        Runtime.configure()
         try checkCompatible(model, data)
         let k = data.classCount
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)

@@ -4,7 +4,8 @@ import GlassboxFigures
 
 /// Re-renders a run's figures from their stored JSON values (not by rescaling the PNGs).
 public enum FigureExport {
-    /// Writes `<label>.<format>` for every figure of the run at `run` (a run folder or its `run.json`) into `out`.
+    /// Writes `<label>.<format>` for every figure of the run at `run` (a run folder or its `run.json`) into `out`,
+    /// which must lie outside the run folder.
     /// The width defaults to one journal column (89 mm); the height keeps each figure's aspect ratio.
     @discardableResult
     public static func export(run: String, format: FigureFormat, dpi: Double = 300, widthMM: Double = FigureSize.singleColumnMM,
@@ -13,14 +14,13 @@ public enum FigureExport {
         guard widthMM > 0, widthMM <= 1000 else {
             throw GlassboxError.invalidArgument(name: "--width-mm", expected: "a width in millimetres (0…1000]", found: "\(widthMM)")
         }
-        var isDir: ObjCBool = false
-        let manifestPath = FileManager.default.fileExists(atPath: run, isDirectory: &isDir) && isDir.boolValue
-            ? (run as NSString).appendingPathComponent("run.json") : run
-        let runDir = (manifestPath as NSString).deletingLastPathComponent
-        let manifest = try ReportJSON.decode(RunManifest.self, from: Files.read(manifestPath), path: manifestPath)
+        // The run folder's contract (safe labels, files inside the folder, no symlink leading out) is checked by
+        // RunFolder.load; the output must not be the run folder or inside it (it would overwrite the run's figures).
+        let folder = try RunFolder.load(run)
+        try folder.checkOutside(out, option: "--out")
         var written: [String] = []
-        for f in manifest.figures {
-            let jsonPath = (runDir as NSString).appendingPathComponent(f.json)
+        for f in folder.manifest.figures {
+            let jsonPath = try folder.resolve(f.json)
             let figure = try ReportJSON.decode(Figure.self, from: Files.read(jsonPath), path: jsonPath)
             let heightMM = widthMM * Double(f.height) / Double(max(1, f.width))
             let size = FigureSize(widthMM: widthMM, heightMM: heightMM, dpi: dpi, fontSize: fontSize)

@@ -70,16 +70,19 @@ public enum Publisher {
         }
         runs.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
 
-        // The output folder: never inside a run folder nor around one; an existing one must be an earlier site.
+        // The output folder: never inside a run folder nor around one (symlinks resolved); an existing one must be an
+        // earlier site.
+        let realOut = Files.realPath(out)
         for r in runs {
-            if out == r.folder.path || out.hasPrefix(r.folder.path + "/") || r.folder.path.hasPrefix(out + "/") {
+            let real = Files.realPath(r.folder.path)
+            if realOut == real || realOut.hasPrefix(real + "/") || real.hasPrefix(realOut + "/") {
                 throw GlassboxError.invalidArgument(name: "--out", expected: "a folder that neither holds nor lies inside a run folder",
                                                     found: "\(options.out) (run folder \(r.folder.path))")
             }
         }
         if let zip = options.zip {
-            let z = URL(fileURLWithPath: zip).standardizedFileURL.path
-            if let r = runs.first(where: { z.hasPrefix($0.folder.path + "/") }) {
+            let z = Files.realPath(zip)
+            if let r = runs.first(where: { z.hasPrefix(Files.realPath($0.folder.path) + "/") }) {
                 throw GlassboxError.invalidArgument(name: "--zip", expected: "a file outside the run folders", found: "\(zip) (in \(r.folder.path))")
             }
         }
@@ -107,19 +110,20 @@ public enum Publisher {
             written.append(relative)
         }
 
-        // Each report, without its cell cache.
+        // Each report, without its cell cache. Every file read goes through RunFolder.resolve: a symlink that leads
+        // out of the run folder (index.html → /etc/passwd) stops publish instead of being copied into the site.
         for r in runs {
             let f = r.folder
-            try put(try Files.read(f.file("index.html")), "\(r.key)/index.html")
-            try put(try Files.read(f.manifestPath), "\(r.key)/run.json")
+            try put(try Files.read(f.resolve("index.html")), "\(r.key)/index.html")
+            try put(try Files.read(f.resolve("run.json")), "\(r.key)/run.json")
             var figureFiles = Set(f.manifest.figures.flatMap { [$0.file, $0.json] })
             let figuresDir = f.file("figures")
             for name in (try? fm.contentsOfDirectory(atPath: figuresDir)) ?? [] where RunFolder.isSafeName(name) {
                 let p = (figuresDir as NSString).appendingPathComponent(name)
-                let attrs = try? fm.attributesOfItem(atPath: p)
-                if attrs?[.type] as? FileAttributeType == .typeRegular { figureFiles.insert("figures/\(name)") }
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { figureFiles.insert("figures/\(name)") }
             }
-            for rel in figureFiles.sorted() { try put(try Files.read(f.file(rel)), "\(r.key)/\(rel)") }
+            for rel in figureFiles.sorted() { try put(try Files.read(f.resolve(rel)), "\(r.key)/\(rel)") }
         }
 
         // Diffs between consecutive runs of each recipe, and the index.

@@ -116,6 +116,10 @@ struct ReportWriter {
             switch b {
             case let .prose(p):
                 let text = try CellArgs.substitute(p.text, firstLine: p.line, path: recipe.path, parameters: recipe.parameterValues)
+                guard text.utf8.count <= Markdown.maxProseBytes else {
+                    throw RecipeError.at(recipe.path, line: p.line, "prose", expected: "at most \(Markdown.maxProseBytes) bytes between two cells "
+                                         + "(split it with a cell)", found: "\(text.utf8.count) bytes")
+                }
                 var html = ProseHTML.render(text)
                 html = addHeadingIDs(html, ids: &ids, toc: &toc)
                 html = resolveReferences(html)

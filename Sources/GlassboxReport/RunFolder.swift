@@ -27,10 +27,28 @@ public struct RunFolder: Sendable {
         guard fm.fileExists(atPath: manifestPath) else {
             throw GlassboxError.missingFile(path: manifestPath, hint: "not a run folder; make one with glassbox run RECIPE")
         }
+        // run.json itself must not be a symlink that leads out of the folder (it would be read and published).
+        _ = try RunFolder.resolveInside(dir, "run.json", field: "run.json", reportedIn: manifestPath)
         let manifest = try ManifestDecoding.decode(RunManifest.self, from: Files.read(manifestPath), path: manifestPath)
         let folder = RunFolder(path: dir, manifest: manifest)
         try folder.validate()
         return folder
+    }
+
+    /// The real path of a file of the run, after the checks of `checkInside` (relative, no `..`, exists, and
+    /// inside the folder once every symlink is resolved). Every reader of a run folder goes through this for any
+    /// file the manifest does not already name (`index.html`, extra files in `figures/`).
+    public func resolve(_ relative: String) throws -> String {
+        try RunFolder.resolveInside(path, relative, field: relative, reportedIn: manifestPath)
+    }
+
+    /// Refuses an output folder that is the run folder or lies inside it (after resolving symlinks), so that
+    /// writing there can never overwrite the run's own files.
+    public func checkOutside(_ out: String, option: String) throws {
+        let root = Files.realPath(path), target = Files.realPath(out)
+        if target == root || target.hasPrefix(root + "/") {
+            throw GlassboxError.invalidArgument(name: option, expected: "a folder outside the run folder \(path)", found: out)
+        }
     }
 
     /// The contract (directions "higher"/"lower" are checked while decoding): safe labels, figure files inside the folder that exist.
@@ -58,22 +76,29 @@ public struct RunFolder: Sendable {
     /// Refuses a relative path that is empty, absolute, has a `..` component or resolves (through symlinks) outside
     /// the folder; then requires the file to exist.
     func checkInside(_ relative: String, field: String) throws {
+        _ = try RunFolder.resolveInside(path, relative, field: field, reportedIn: manifestPath)
+    }
+
+    /// The one path check of run folders: `relative` must be a plain relative path (no `..`, no empty or absolute
+    /// part, no backslash or NUL), name an existing file, and lead (after resolving every symlink) to a file inside
+    /// `root`. Returns that real path. Errors are reported against `reportedIn` and `field`.
+    static func resolveInside(_ root: String, _ relative: String, field: String, reportedIn: String) throws -> String {
         let components = relative.split(separator: "/", omittingEmptySubsequences: false)
         guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.contains("\\"), !relative.contains("\0"),
               !components.contains(".."), !components.contains("") else {
-            throw GlassboxError.badFile(path: manifestPath, field: field, expected: "a relative path inside the run folder",
+            throw GlassboxError.badFile(path: reportedIn, field: field, expected: "a relative path inside the run folder",
                                         found: "\"\(relative)\"")
         }
-        let target = file(relative)
+        let target = (root as NSString).appendingPathComponent(relative)
         guard FileManager.default.fileExists(atPath: target) else {
-            throw GlassboxError.missingFile(path: target, hint: "named by \(field) in \(manifestPath)")
+            throw GlassboxError.missingFile(path: target, hint: "named by \(field) in \(reportedIn)")
         }
-        let root = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let real = URL(fileURLWithPath: target).resolvingSymlinksInPath().path
-        guard real.hasPrefix(root + "/") else {
-            throw GlassboxError.badFile(path: manifestPath, field: field, expected: "a file inside the run folder",
+        let realRoot = Files.realPath(root), real = Files.realPath(target)
+        guard real.hasPrefix(realRoot + "/") else {
+            throw GlassboxError.badFile(path: reportedIn, field: field, expected: "a file inside the run folder",
                                         found: "\"\(relative)\", which leads to \(real)")
         }
+        return real
     }
 
     /// A name that is safe as one path component: letters, digits, `.`, `_`, `-`, not starting with `.`.

@@ -274,8 +274,9 @@ public enum Mapper {
 
     static func validate(_ parameters: MapperParameters, points n: Int) throws {
         guard n > 0 else { throw GlassboxError.invalidArgument(name: "points", expected: "at least one point", found: "0") }
-        guard parameters.intervals >= 1 else {
-            throw GlassboxError.invalidArgument(name: "intervals", expected: "≥ 1", found: "\(parameters.intervals)")
+        // Each lens dimension allocates its intervals (and indexes them with Int32): a flag must not ask for 10¹¹.
+        guard parameters.intervals >= 1, parameters.intervals <= 10_000 else {
+            throw GlassboxError.invalidArgument(name: "intervals", expected: "1…10000", found: "\(parameters.intervals)")
         }
         guard parameters.overlap >= 0, parameters.overlap < 1 else {
             throw GlassboxError.invalidArgument(name: "overlap", expected: "0 ≤ o < 1", found: "\(parameters.overlap)")

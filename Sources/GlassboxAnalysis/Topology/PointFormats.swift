@@ -64,6 +64,10 @@ public enum PointFormats {
                     fs = fe + 1
                 }
                 if fields < 0 { continue }
+                if let bad = values[rowStart...].firstIndex(where: { !$0.isFinite }) {
+                    throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "finite numbers",
+                                                found: "\(values[bad]) in column \(bad - rowStart + 1)")
+                }
                 if let w = width, w != fields {
                     throw GlassboxError.badFile(path: source, field: "line \(number + 1)", expected: "\(w) values", found: "\(fields)")
                 }
@@ -148,6 +152,12 @@ public enum PointFormats {
         guard a.kind != .unicode, a.kind != .bytes else {
             throw GlassboxError.badFile(path: source, field: "descr", expected: "numbers (e.g. '<f4' or '<f8')", found: "'\(a.dtype)'")
         }
-        return try PointCloud(values: try a.doubles(source: source), dimension: a.shape[1])
+        let d = a.shape[1]
+        let raw = try a.doubles(source: source)
+        if let bad = raw.firstIndex(where: { !$0.isFinite }) {
+            throw GlassboxError.badFile(path: source, field: "data", expected: "finite values",
+                                        found: "\(raw[bad]) at row \(bad / d), column \(bad % d)")
+        }
+        return try PointCloud(values: raw, dimension: d)
     }
 }

@@ -50,6 +50,7 @@ public enum VietorisRips {
                                                 found: "\(points[bad]) at row \(bad / d), column \(bad % d)")
         }
         let n = points.count / d
+        try checkBudget(points: n, maxDimension: maxDimension)
         var dist = [Double](repeating: 0, count: n * n)
         points.withUnsafeBufferPointer { p in
             dist.withUnsafeMutableBufferPointer { out in
@@ -63,6 +64,12 @@ public enum VietorisRips {
                     }
                 }
             }
+        }
+        // Finite coordinates can still be too far apart for a Double (|x| ≈ 1e200 squares to infinity); an infinite
+        // length would make the threshold infinite and the edge sort meaningless (found by the fuzzer).
+        if let bad = dist.firstIndex(where: { !$0.isFinite }) {
+            throw GlassboxError.invalidArgument(name: "points", expected: "coordinates whose distances are finite numbers",
+                                                found: "an infinite distance between rows \(bad / max(1, n)) and \(bad % max(1, n))")
         }
         return try compute(dist: dist, n: n, maxDimension: maxDimension, threshold: threshold, modulus: modulus)
     }
@@ -114,11 +121,24 @@ public enum VietorisRips {
         return true
     }
 
-    static func compute(dist: [Double], n: Int, maxDimension: Int, threshold: Double?, modulus: Int) throws -> Barcodes {
+    /// The size budget, checked before the distance matrix or the filtration is allocated: at most
+    /// `Limits.points` points (the matrices hold n² entries) and at most `Limits.simplices` simplices of dimension
+    /// maxdim + 1, C(n, maxdim + 2) — the columns the last reduction could meet, which is what grows fastest (700
+    /// points with maxdim 2 could build 9.9·10⁹ of them and took 1.7 GB). The threshold usually keeps far fewer,
+    /// so this is a bound on the worst case, not an estimate of the memory a given cloud will use.
+    public static func checkBudget(points n: Int, maxDimension: Int) throws {
         guard (0...2).contains(maxDimension) else {
             throw GlassboxError.invalidArgument(name: "maxDimension", expected: "0, 1 or 2", found: "\(maxDimension)")
         }
-        guard isPrime(modulus), modulus < 1 << 16 else {
+        try Limits.points.check(n, "persistent homology")
+        var top = 1.0
+        for i in 0..<(maxDimension + 2) { top = top * Double(max(0, n - i)) / Double(i + 1) }
+        try Limits.simplices.check(Int(top.rounded()), "persistent homology of \(n) points up to dimension \(maxDimension)")
+    }
+
+    static func compute(dist: [Double], n: Int, maxDimension: Int, threshold: Double?, modulus: Int) throws -> Barcodes {
+        try checkBudget(points: n, maxDimension: maxDimension)
+        guard modulus < 1 << 16, isPrime(modulus) else {   // the bound first: trial division of a 63-bit prime takes minutes
             throw GlassboxError.invalidArgument(name: "modulus", expected: "a prime below 65536", found: "\(modulus)")
         }
         if let t = threshold, !(t >= 0 && t.isFinite) {
@@ -233,7 +253,7 @@ struct RipsEdge {
     /// sorted one by one — insertion sort for the usual handful, the standard sort for a crowded bucket.
     static func sort(_ edges: inout [RipsEdge], upTo threshold: Double) {
         let m = edges.count
-        guard m > 64, threshold > 0 else { edges.sort(by: before); return }
+        guard m > 64, threshold > 0, threshold.isFinite else { edges.sort(by: before); return }
         let buckets = m / 4
         let scale = Double(buckets) / threshold
         guard scale.isFinite else { edges.sort(by: before); return }
