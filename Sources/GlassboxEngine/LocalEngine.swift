@@ -26,6 +26,15 @@ public struct LocalEngine: TaskEngine {
     }
 
     public func run(_ batch: TaskBatch) throws {
+        // Workers run in process groups of their own (Foundation's Process), so Ctrl-C does not reach them: stop them here.
+        let workers = RunningProcesses()
+        try OnInterrupt.run({
+            FileHandle.standardError.write(Data("\nglassbox: interrupted; stopping the worker processes\n".utf8))
+            workers.terminateAll()
+        }) { try run(batch, workers: workers) }
+    }
+
+    func run(_ batch: TaskBatch, workers: RunningProcesses) throws {
         var queue = batch.missing
         let total = queue.count
         let progress = ProgressBar(total: total, label: "tasks (\(description))")
@@ -41,11 +50,14 @@ public struct LocalEngine: TaskEngine {
             while failure == nil, running.count < jobs, !queue.isEmpty {
                 let i = queue.removeFirst()
                 attempts[i] += 1
-                running.append(Worker(index: i, process: try launch(batch, which: "\(i)", log: batch.logPath(i), environment: environment, signal: finished)))
+                let p = try launch(batch, which: "\(i)", log: batch.logPath(i), environment: environment, signal: finished)
+                workers.insert(p.processIdentifier)
+                running.append(Worker(index: i, process: p))
             }
             if running.isEmpty { break }
             finished.wait()
             for w in running where !w.process.isRunning {
+                workers.remove(w.process.processIdentifier)
                 let i = w.index!
                 if w.process.terminationStatus == 0 && batch.isDone(i) {
                     done += 1
@@ -61,19 +73,21 @@ public struct LocalEngine: TaskEngine {
             running.removeAll { !$0.process.isRunning }
         }
         if let failure { throw failure }
-        try runMerge(batch, environment: environment)
+        try runMerge(batch, environment: environment, workers: workers)
     }
 
     /// The merge in a worker process of its own, with the same retries.
-    func runMerge(_ batch: TaskBatch, environment: [String: String]) throws {
+    func runMerge(_ batch: TaskBatch, environment: [String: String], workers: RunningProcesses) throws {
         guard !batch.isMerged else { return }
         var attempt = 0
         while true {
             attempt += 1
             let finished = DispatchSemaphore(value: 0)
             let p = try launch(batch, which: "merge", log: batch.mergeLogPath, environment: environment, signal: finished)
+            workers.insert(p.processIdentifier)
             finished.wait()
             p.waitUntilExit()
+            workers.remove(p.processIdentifier)
             if p.terminationStatus == 0 && batch.isMerged { return }
             if attempt > retries {
                 throw TaskFailure(batch: batch.name, task: "merge", kind: batch.merge?.kind ?? "", attempts: attempt, reason: Self.exitText(p),

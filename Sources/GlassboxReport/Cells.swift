@@ -32,7 +32,11 @@ public protocol WorkspaceEntry: Codable, Sendable {
 public struct StepInputs: Sendable {
     public var names: [WorkspaceName]
     public var files: [String]
-    public init(names: [WorkspaceName] = [], files: [String] = []) { self.names = names; self.files = files }
+    /// Other inputs as text that joins the key (e.g. a digest of what a file holds apart from its timings).
+    public var digests: [String]
+    public init(names: [WorkspaceName] = [], files: [String] = [], digests: [String] = []) {
+        self.names = names; self.files = files; self.digests = digests
+    }
 }
 
 /// A name in the workspace, qualified by what it holds.

@@ -9,6 +9,7 @@ import GlassboxCore
 /// ```
 /// index.html                                   every run, grouped by recipe, and the diffs
 /// runs/<recipe>/<run-id>/index.html, run.json, figures/…
+/// runs/<recipe>/<run-id>/runs/<id>/…                a sweep's runs (the run folders in its runs/), linked from its page
 /// diffs/<recipe>/<run-a>--<run-b>.html (+ <run-a>--<run-b>-figures/)
 /// .glassbox-site                               marks the folder as a site publish may replace (not in the zip)
 /// ```
@@ -109,10 +110,9 @@ public enum Publisher {
         }
 
         // Each report, without its cell cache.
-        for r in runs {
-            let f = r.folder
-            try put(try Files.read(f.file("index.html")), "\(r.key)/index.html")
-            try put(try Files.read(f.manifestPath), "\(r.key)/run.json")
+        func copyReport(_ f: RunFolder, to key: String) throws {
+            try put(try Files.read(f.file("index.html")), "\(key)/index.html")
+            try put(try Files.read(f.manifestPath), "\(key)/run.json")
             var figureFiles = Set(f.manifest.figures.flatMap { [$0.file, $0.json] })
             let figuresDir = f.file("figures")
             for name in (try? fm.contentsOfDirectory(atPath: figuresDir)) ?? [] where RunFolder.isSafeName(name) {
@@ -120,7 +120,12 @@ public enum Publisher {
                 let attrs = try? fm.attributesOfItem(atPath: p)
                 if attrs?[.type] as? FileAttributeType == .typeRegular { figureFiles.insert("figures/\(name)") }
             }
-            for rel in figureFiles.sorted() { try put(try Files.read(f.file(rel)), "\(r.key)/\(rel)") }
+            for rel in figureFiles.sorted() { try put(try Files.read(f.file(rel)), "\(key)/\(rel)") }
+        }
+        for r in runs {
+            try copyReport(r.folder, to: r.key)
+            // A sweep's aggregate links to its runs in runs/<id>/: they go along (one level deep).
+            for sub in Publisher.linkedRuns(of: r.folder) { try copyReport(try RunFolder.load(sub.path), to: "\(r.key)/runs/\(sub.id)") }
         }
 
         // Diffs between consecutive runs of each recipe, and the index.
@@ -167,6 +172,21 @@ public enum Publisher {
             try Files.writeAtomically(try ZipWriter.archive(entries), to: zipPath)
         }
         return PublishSummary(files: files, runs: runs.map(\.key), diffs: diffPaths, zip: options.zip)
+    }
+}
+
+extension Publisher {
+    /// The run folders inside a run folder's `runs/` (a sweep's runs), sorted by name.
+    static func linkedRuns(of folder: RunFolder) -> [(id: String, path: String)] {
+        let fm = FileManager.default
+        let dir = folder.file("runs")
+        return ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { id in
+            let path = (dir as NSString).appendingPathComponent(id)
+            let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            guard RunFolder.isSafeName(id), real.hasPrefix(URL(fileURLWithPath: folder.path).resolvingSymlinksInPath().path + "/"),
+                  fm.fileExists(atPath: (path as NSString).appendingPathComponent("run.json")) else { return nil }
+            return (id, path)
+        }
     }
 }
 

@@ -114,3 +114,13 @@ public enum RunAggregate {
     /// A number in a table: 6 significant digits (a percentage metric stays a fraction here, as in run.json).
     public static func tableNumber(_ v: Double) -> String { String(format: "%.6g", v) }
 }
+
+public extension RunManifest {
+    /// SHA-256 of the manifest without its wall-clock parts (each cell's seconds and executed/restored status): equal
+    /// for two runs that computed the same things, whichever engine ran them and how long it took.
+    var contentDigest: String {
+        var m = self
+        m.cells = m.cells.map { var c = $0; c.seconds = 0; c.status = ""; return c }
+        return SHA256.hex((try? ReportJSON.encode(m)) ?? Data())
+    }
+}

@@ -263,6 +263,7 @@ struct CellExecution<S: RecipeSession> {
             if fileHashes[f] == nil { fileHashes[f] = try SHA256.hex(fileAt: f) }
             lines.append("file \((f as NSString).lastPathComponent)=\(fileHashes[f]!)")
         }
+        lines += inputs.digests.map { "digest \($0)" }
         return SHA256.hex(lines.joined(separator: "\n"))
     }
 

@@ -40,7 +40,10 @@ public struct SlurmEngine: TaskEngine {
             for i in missing { attempts[i] += 1 }
             if missing.isEmpty { mergeAttempts += 1 }
             let jobs = try submit(scripts, batch: batch, count: missing.count)
-            let outcome = try CancelOnInterrupt.guarding(jobs.all, client: client) { try follow(batch, jobs: jobs, tasks: missing) }
+            let outcome = try OnInterrupt.run({
+                FileHandle.standardError.write(Data("\nglassbox: interrupted; cancelling Slurm jobs \(jobs.all.joined(separator: ", "))\n".utf8))
+                client.cancel(jobs.all)
+            }) { try follow(batch, jobs: jobs, tasks: missing) }
             switch outcome {
             case .complete:
                 continue
@@ -209,27 +212,4 @@ public struct SlurmEngine: TaskEngine {
     }
 
     func formatSeconds(_ s: Double) -> String { s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s) }
-}
-
-/// While jobs are followed, Ctrl-C (or SIGTERM) cancels them before the program ends, so no job is left behind.
-enum CancelOnInterrupt {
-    static func guarding<T>(_ jobs: [String], client: SlurmClient, _ body: () throws -> T) throws -> T {
-        let signals = [SIGINT, SIGTERM]
-        let sources = signals.map { sig -> DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler {
-                FileHandle.standardError.write(Data("\nglassbox: interrupted; cancelling Slurm jobs \(jobs.joined(separator: ", "))\n".utf8))
-                client.cancel(jobs)
-                exit(130)
-            }
-            s.resume()
-            return s
-        }
-        defer {
-            for s in sources { s.cancel() }
-            for sig in signals { signal(sig, SIG_DFL) }
-        }
-        return try body()
-    }
 }

@@ -11,7 +11,8 @@ enum SweepRecipe {
         let runs = a.runs.map { "runs/\($0.id)" }
         let list = "[" + runs.joined(separator: ", ") + "]"
         let first = try RunFolder.load((a.out as NSString).appendingPathComponent(runs[0]))
-        let seeds = Array(NSOrderedSet(array: a.runs.map(\.seed))) as? [UInt64] ?? []
+        var seeds: [UInt64] = []
+        for r in a.runs where !seeds.contains(r.seed) { seeds.append(r.seed) }
         let sweptText = a.swept.map { "`\($0.name)` = \($0.values.joined(separator: ", "))" }
         let what = (["seeds " + seeds.map(String.init).joined(separator: ", ")] + sweptText).joined(separator: " × ")
         var s = """

@@ -15,7 +15,9 @@ struct RunList {
         paths = runs.map { $0.hasPrefix("/") ? $0 : (base as NSString).appendingPathComponent($0) }
     }
 
-    var manifests: [String] { paths.map { ($0 as NSString).appendingPathComponent("run.json") } }
+    /// What the cache key needs of the runs: what each computed, not how long it took (so the aggregate's keys are
+    /// the same whichever engine ran the runs).
+    func digests() throws -> [String] { try load().map(\.manifest.contentDigest) }
 
     func load() throws -> [RunFolder] { try paths.map { try RunFolder.load($0) } }
 
@@ -53,7 +55,7 @@ public struct SweepSummaryStep: DeclaredStep {
     public func initialOptions(_ ctx: CellContext) -> Options { Options() }
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
-        StepInputs(files: RunList(ctx, try options(ctx).runs).manifests)
+        StepInputs(digests: try RunList(ctx, try options(ctx).runs).digests())
     }
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
@@ -103,7 +105,7 @@ public struct SweepPlotStep: DeclaredStep {
     public func initialOptions(_ ctx: CellContext) -> Options { Options() }
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
-        StepInputs(files: RunList(ctx, try options(ctx).runs).manifests)
+        StepInputs(digests: try RunList(ctx, try options(ctx).runs).digests())
     }
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
@@ -168,7 +170,8 @@ public struct SweepFiguresStep: DeclaredStep {
 
     public func inputs(_ ctx: CellContext, _ ws: Workspace) throws -> StepInputs {
         let o = try options(ctx)
-        return StepInputs(files: RunList(ctx, o.runs).manifests + RunList(ctx, o.runs).paths.map { ($0 as NSString).appendingPathComponent("figures/\(o.figure).json") })
+        let runs = RunList(ctx, o.runs)
+        return StepInputs(files: runs.paths.map { ($0 as NSString).appendingPathComponent("figures/\(o.figure).json") }, digests: try runs.digests())
     }
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
