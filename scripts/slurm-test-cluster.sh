@@ -43,6 +43,22 @@ free_port() {
   echo "no free port pair found" >&2; return 1
 }
 
+# Closes every descriptor above 2 of this (sub)shell: a daemon must not keep open what its caller waits on (a pipe
+# whose end it reads to EOF, or the descriptor Foundation's Process watches to see its child exit).
+close_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+  return 0
+}
+
+# Starts "$@" in the background in a session of its own, stdin from /dev/null, output appended to the file $1, no
+# other inherited descriptor; prints its pid.
+detached() {
+  local log=$1; shift
+  ( close_fds; exec setsid "$@" </dev/null >>"$log" 2>&1 ) &
+  echo $!
+}
+
 up() {
   local W=$1
   check
@@ -56,8 +72,9 @@ up() {
   cpus=$(nproc)
   [ -s "$W/munge/munge.key" ] || mungekey --create --keyfile="$W/munge/munge.key" 2>/dev/null
   chmod 600 "$W/munge/munge.key"
-  munged --force --socket="$W/munge/sock" --key-file="$W/munge/munge.key" --pid-file="$W/munge/munged.pid" \
-         --log-file="$W/log/munged.log" --seed-file="$W/munge/seed"
+  detached "$W/log/munged.out" munged --foreground --force --socket="$W/munge/sock" --key-file="$W/munge/munge.key" \
+           --pid-file="$W/munge/munged.pid" --log-file="$W/log/munged.log" --seed-file="$W/munge/seed" > "$W/munged.mypid"
+  for _ in $(seq 1 50); do [ -S "$W/munge/sock" ] && break; sleep 0.1; done   # at most 5 s
   cat > "$W/etc/slurm.conf" <<EOF
 ClusterName=glassbox-test
 SlurmctldHost=localhost(127.0.0.1)
@@ -92,10 +109,9 @@ NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemo
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$W/etc/slurm.conf"
-  setsid slurmctld -D -i -f "$SLURM_CONF" >"$W/log/slurmctld.out" 2>&1 </dev/null &
-  echo $! > "$W/slurmctld.mypid"
-  setsid slurmd -D -N localhost -f "$SLURM_CONF" >"$W/log/slurmd.out" 2>&1 </dev/null &
-  echo $! > "$W/slurmd.mypid"
+  # -D keeps them in the foreground of their own session; their pids are recorded for `down`.
+  detached "$W/log/slurmctld.out" slurmctld -D -i -f "$SLURM_CONF" > "$W/slurmctld.mypid"
+  detached "$W/log/slurmd.out" slurmd -D -N localhost -f "$SLURM_CONF" > "$W/slurmd.mypid"
   for _ in $(seq 1 150); do                       # at most 30 s
     case "$(timeout 5 sinfo -h -n localhost -o %t 2>/dev/null || true)" in
       idle|mix|alloc) echo "export SLURM_CONF=$SLURM_CONF"; return 0 ;;
@@ -112,7 +128,7 @@ down() {
   local W=$1
   [ -d "$W" ] || return 0
   local pids=()
-  for f in slurmd.mypid slurmctld.mypid munge/munged.pid; do
+  for f in slurmd.mypid slurmctld.mypid munged.mypid; do
     if [ -s "$W/$f" ]; then
       local p; p=$(cat "$W/$f")
       kill "$p" 2>/dev/null && pids+=("$p") || true

@@ -169,20 +169,23 @@ final class SlurmTestCluster {
 
     var environment: [String: String] { ["SLURM_CONF": conf] }
 
+    /// Runs bash with `args`; output goes through files, so daemons the script starts cannot keep a pipe open.
     static func shell(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let base = (NSTemporaryDirectory() as NSString).appendingPathComponent("gb-shell-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: base + ".out"); try? FileManager.default.removeItem(atPath: base + ".err") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle(forWritingAtPath: base + ".out")
+        p.standardError = FileHandle(forWritingAtPath: base + ".err")
         try p.run()
-        nonisolated(unsafe) var e = Data()
-        let reader = Thread { e = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while !reader.isFinished { usleep(5_000) }
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return (p.terminationStatus, out, err)
     }
 }
 

@@ -81,7 +81,10 @@ struct SlurmClient {
         do { r = try Subprocess.run("sbatch", ["--parsable"] + arguments, timeout: timeout) } catch let e as Subprocess.TimedOut {
             throw GlassboxError.message("slurm: \(e); is slurmctld running and SLURM_CONF right?")
         }
-        guard r.ok else { throw GlassboxError.message("slurm: sbatch failed: \(r.message)") }
+        guard r.ok else {
+            let m = r.message.replacingOccurrences(of: "sbatch: error: ", with: "")
+            throw GlassboxError.message("slurm: sbatch failed: \(m)" + (m.contains("contact slurm controller") ? " (is slurmctld running, and SLURM_CONF right?)" : ""))
+        }
         let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
         guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw GlassboxError.message("slurm: sbatch printed no job id: '\(r.out.prefix(200))'") }
         return id
