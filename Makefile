@@ -4,6 +4,8 @@
 #   make bench    training-throughput benchmark (and the PyTorch comparison when Benchmarks/venv exists)
 
 SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
+# For the Slurm engine's tests, which start a one-node cluster of their own (skipped when these are missing).
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 
 .PHONY: report test bench deps build
@@ -19,6 +21,7 @@ report: build
 
 test: deps
 	@bash scripts/install-deps.sh --optional chromium
+	@bash scripts/install-deps.sh --optional $(SLURM_PACKAGES)
 	swift build --build-tests $(SWIFT_FLAGS)
 	swift test --skip-build --disable-swift-testing $(SWIFT_FLAGS)
 

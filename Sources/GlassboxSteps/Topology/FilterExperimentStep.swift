@@ -27,7 +27,7 @@ public extension FilterExperimentSettings {
 /// slice of a conv weight) at chosen optimiser steps and at the end, per layer (METHODS.md §3.1).
 public struct FilterExperimentStep: DeclaredStep {
     public let name = "filter-experiment"
-    public let summary = "N seed-varied nets' pooled k×k filters at chosen steps"
+    public let summary = "N seed-varied nets' pooled k×k filters at chosen steps (with run --engine, one task per net)"
 
     public struct Options {
         public init() {}
