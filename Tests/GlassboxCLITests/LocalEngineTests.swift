@@ -192,6 +192,21 @@ final class LocalEngineTests: XCTestCase {
         XCTAssertTrue(r.err.contains("cannot see the task folder /nonexistent/run/tasks/0123") && r.err.contains("shared"), r.err)
     }
 
+    func testHelp() throws {
+        for cmd in [["sweep"], ["task"], ["task", "run"], ["task", "bench"]] {
+            let r = try cli.run(cmd + ["--help"])
+            XCTAssertEqual(r.status, 0, "\(cmd) --help")
+            XCTAssertTrue(r.out.contains("USAGE"), "\(cmd) --help printed \(r.out.prefix(200))")
+        }
+    }
+
+    /// The engine's own cost: 6 empty tasks and their merge on one worker; the merged output is checked by the command.
+    func testBenchRunsEmptyTasks() throws {
+        let r = try ok(["task", "bench", "--count", "6", "--jobs", "1", "--dir", path("bench")])
+        XCTAssertTrue(r.out.hasPrefix("6 tasks of 0 s + merge on local (1 worker): "), r.out)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("bench/batch.json")))
+    }
+
     func testBadEngineFlagsAreOneClearLine() throws {
         try EngineFixtures.sweepRecipe.write(toFile: path("tiny.md"), atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
