@@ -6,6 +6,8 @@
 #   make fuzz-ci  each target for 20 s (what CI runs after the tests)
 
 SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev libcmark-gfm-dev libcmark-gfm-extensions-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
+# For the Slurm engine's tests, which start a one-node cluster of their own (skipped when these are missing).
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 FUZZ_SECONDS ?= 600
 
@@ -22,6 +24,7 @@ report: build
 
 test: deps
 	@bash scripts/install-deps.sh --optional chromium
+	@bash scripts/install-deps.sh --optional $(SLURM_PACKAGES)
 	swift build --build-tests $(SWIFT_FLAGS)
 	swift test --skip-build --disable-swift-testing $(SWIFT_FLAGS)
 

@@ -21,7 +21,7 @@ let package = Package(
     products: [
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
         .library(name: "Glassbox", targets: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis", "GlassboxReport",
-                                             "GlassboxSteps"]),
+                                             "GlassboxSteps", "GlassboxEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "GlassboxTemplates", path: "Templates",
                 resources: [.copy("report.mustache"), .copy("index.mustache"), .copy("diff.mustache"), .copy("site.mustache"),
                             .copy("style.css"), .copy("diff.css")]),
+        // Runs batches of independent tasks (ensembles, sweeps) in this process, a local pool of worker processes or Slurm job arrays.
+        .target(name: "GlassboxEngine", dependencies: ["GlassboxCore"]),
         // Recipes → runner with a per-cell cache → run folder (HTML + run.json); diff and publish. Knows no model or analysis.
         .target(name: "GlassboxReport", dependencies: [
             "GlassboxCore", "GlassboxFigures", "GlassboxTemplates",
@@ -62,9 +64,9 @@ let package = Package(
         ]),
         // The recipe steps and their workspace: each step decodes its cell into one configuration and calls one analysis.
         .target(name: "GlassboxSteps", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxAnalysis",
-                                                      "GlassboxReport"], swiftSettings: fast),
+                                                      "GlassboxReport", "GlassboxEngine"], swiftSettings: fast),
         .executableTarget(name: "GlassboxCLI", dependencies: [
-            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis", "GlassboxSteps",
+            "GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxFigures", "GlassboxReport", "GlassboxAnalysis", "GlassboxSteps", "GlassboxEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "GlassboxBench", dependencies: ["GlassboxCore", "GlassboxData", "GlassboxNN", "GlassboxAnalysis"],
@@ -84,6 +86,7 @@ let package = Package(
         .testTarget(name: "GlassboxDataTests", dependencies: ["GlassboxData"]),
         .testTarget(name: "GlassboxNNTests", dependencies: ["GlassboxNN", "GlassboxData"]),
         .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI"]),
+        .testTarget(name: "GlassboxEngineTests", dependencies: ["GlassboxEngine", "GlassboxCore"]),
         .testTarget(name: "GlassboxFiguresTests", dependencies: ["GlassboxFigures"], exclude: ["Golden"]),
         .testTarget(name: "GlassboxAnalysisTests", dependencies: ["GlassboxAnalysis", "GlassboxNN", "GlassboxData"]),
         // Helpers shared by the report and steps tests (a tiny recipe, temporary folders, the MNIST test set).

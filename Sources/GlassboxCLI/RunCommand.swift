@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlassboxCore
+import GlassboxEngine
 import GlassboxFigures
 import GlassboxReport
 import GlassboxSteps
@@ -12,6 +13,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
         The run folder is reports/site/<recipe>/<run-id>/ beside the recipe (run-id 'default', or the overridden
         parameters); each cell's result is cached there under cells/<key>/, so a second run only re-runs what changed.
+        With --engine local|slurm, cells that train ensembles (the filter experiment's nets) run them as tasks on
+        worker processes or Slurm job arrays; the results are the same bytes as in one process.
         Example: glassbox run reports/tour.md -p epochs=1
         """)
 
@@ -24,6 +27,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress bars or log lines.") var quiet = false
     @Option(name: .customLong("data-dir"), help: "Folder holding the data sets' files (overrides the search path).") var dataDir: String?
     @Option(help: "Folder with report.mustache, index.mustache and style.css to use instead of the built-in ones.") var templates: String?
+    @OptionGroup(title: "Engine (ensembles as tasks; default: in this process)") var engine: EngineOptions
 
     func run() throws {
         var options = RunOptions()
@@ -34,7 +38,8 @@ struct RunCommand: ParsableCommand {
         options.quiet = quiet
         options.dataDirectory = dataDir
         options.templateDirectory = templates
-        let summary = try Runner.run(recipe: recipe, options: options)
+        let session = StepSession(engine: try engine.makeEngine(fallback: nil, quiet: quiet))
+        let summary = try Runner.run(recipe: recipe, options: options, session: session)
         if quiet { print(summary.indexPath) }
     }
 }

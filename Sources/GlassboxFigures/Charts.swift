@@ -306,9 +306,17 @@ public struct LineSeries: Codable, Equatable, Sendable {
     public var name: String
     public var x: [Double]
     public var y: [Double]
-    public init(name: String, x: [Double], y: [Double]) { self.name = name; self.x = x; self.y = y }
+    /// Error bars: y ± errors[i] at each point (e.g. a standard deviation over seeds); nil or NaN: no bar.
+    public var errors: [Double]?
+    public init(name: String, x: [Double], y: [Double], errors: [Double]? = nil) { self.name = name; self.x = x; self.y = y; self.errors = errors }
     /// y against 1, 2, 3, … (e.g. epochs).
     public init(name: String, y: [Double]) { self.init(name: name, x: y.indices.map { Double($0 + 1) }, y: y) }
+
+    /// Each point's bar ends (y ∓ error; NaN where there is no bar).
+    var errorEnds: [(low: Double, high: Double)] {
+        guard let e = errors else { return [] }
+        return zip(y, e).map { y, e in e.isFinite && e >= 0 ? (y - e, y + e) : (.nan, .nan) }
+    }
 }
 
 /// Named series as lines, with a legend, axis titles, nice ticks and an optional log y axis.
@@ -331,7 +339,10 @@ public struct LinePlot: FigureKind {
 
     public func validate() throws {
         guard !series.isEmpty else { throw GlassboxError.invalidArgument(name: "line plot", expected: "at least one series", found: "none") }
-        for s in series { try requireCount("series '\(s.name)' y", s.y.count, s.x.count) }
+        for s in series {
+            try requireCount("series '\(s.name)' y", s.y.count, s.x.count)
+            if let e = s.errors { try requireCount("series '\(s.name)' errors", e.count, s.x.count) }
+        }
         if logY && !series.contains(where: { $0.y.contains { $0 > 0 && $0.isFinite } }) {
             throw GlassboxError.invalidArgument(name: "log y axis", expected: "some positive y values", found: "none")
         }
@@ -340,7 +351,7 @@ public struct LinePlot: FigureKind {
     public func draw(on canvas: Canvas, in rect: Rect) throws {
         let body = Layout.title(title, on: canvas, in: rect)
         let xs = series.flatMap(\.x).filter(\.isFinite)
-        let ys = series.flatMap(\.y).filter { $0.isFinite && (!logY || $0 > 0) }
+        let ys = series.flatMap { s in s.y + s.errorEnds.flatMap { [$0.low, $0.high] } }.filter { $0.isFinite && (!logY || $0 > 0) }
         let entries = hideLegend != true && (series.count > 1 || !(series.first?.name.isEmpty ?? true))
             ? series.enumerated().map { LegendEntry(label: $0.element.name, color: OkabeIto.series($0.offset), swatch: .line(dash: seriesDash($0.offset))) } : []
         let (frame, legend) = layoutWithLegend(on: canvas, in: body, entries: entries, layout: { area in
@@ -363,10 +374,22 @@ public struct LinePlot: FigureKind {
                     if markers { canvas.circle(center: p, radius: 1.6, fill: OkabeIto.series(i)) }
                 }
                 flush()
+                drawErrorBars(s, color: OkabeIto.series(i), on: canvas, frame: frame)
             }
         }
         frame.drawAxes(on: canvas)
         legend.draw(on: canvas, entries: entries, plot: frame.plot)
+    }
+
+    /// A vertical bar from y − e to y + e with short caps at each point that has an error.
+    func drawErrorBars(_ s: LineSeries, color: RGB, on canvas: Canvas, frame: PlotFrame) {
+        let cap = canvas.fontSize * 0.35
+        for (k, e) in s.errorEnds.enumerated() where e.low.isFinite && e.high.isFinite && s.x[k].isFinite && (!logY || e.low > 0) {
+            let lo = frame.point(x: s.x[k], y: e.low), hi = frame.point(x: s.x[k], y: e.high)
+            canvas.line(lo, hi, color, width: 1)
+            canvas.line(Point(lo.x - cap, lo.y), Point(lo.x + cap, lo.y), color, width: 1)
+            canvas.line(Point(hi.x - cap, hi.y), Point(hi.x + cap, hi.y), color, width: 1)
+        }
     }
 
     /// Canvas points of every drawable data point, per series, plus points along the segments (for legend placement).

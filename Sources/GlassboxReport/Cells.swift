@@ -63,10 +63,15 @@ public struct CellContext: Sendable {
     /// Overrides the data set search path (tests, `--data-dir`).
     public let dataDirectory: String?
     public let quiet: Bool
+    /// A folder for work the cell splits into tasks (`<run>/tasks/<key>/`): unlike `directory` it survives a failed
+    /// or killed attempt, so the next run resumes from the tasks that finished; the runner removes it once the cell
+    /// is complete. Nil when the runner gives none.
+    public let tasksDirectory: String?
 
-    public init(recipe: Recipe, cell: RecipeCell, args: CellArgs, seed: UInt64, directory: String, dataDirectory: String?, quiet: Bool) {
+    public init(recipe: Recipe, cell: RecipeCell, args: CellArgs, seed: UInt64, directory: String, dataDirectory: String?, quiet: Bool,
+                tasksDirectory: String? = nil) {
         self.recipe = recipe; self.cell = cell; self.args = args; self.seed = seed; self.directory = directory
-        self.dataDirectory = dataDirectory; self.quiet = quiet
+        self.dataDirectory = dataDirectory; self.quiet = quiet; self.tasksDirectory = tasksDirectory
     }
 
     /// The label for this cell's figure or table: the `#| label:` option, else one derived from the cell number.

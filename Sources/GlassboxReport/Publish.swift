@@ -8,6 +8,7 @@ import GlassboxCore
 /// ```
 /// index.html                                   every run, grouped by recipe, and the diffs
 /// runs/<recipe>/<run-id>/index.html, run.json, figures/…
+/// runs/<recipe>/<run-id>/runs/<id>/…                a sweep's runs (the run folders in its runs/), linked from its page
 /// diffs/<recipe>/<run-a>--<run-b>.html (+ <run-a>--<run-b>-figures/)
 /// .glassbox-site                               marks the folder as a site publish may replace (not in the zip)
 /// ```
@@ -112,10 +113,9 @@ public enum Publisher {
 
         // Each report, without its cell cache. Every file read goes through RunFolder.resolve: a symlink that leads
         // out of the run folder (index.html → /etc/passwd) stops publish instead of being copied into the site.
-        for r in runs {
-            let f = r.folder
-            try put(try Files.read(f.resolve("index.html")), "\(r.key)/index.html")
-            try put(try Files.read(f.resolve("run.json")), "\(r.key)/run.json")
+        func copyReport(_ f: RunFolder, to key: String) throws {
+            try put(try Files.read(f.resolve("index.html")), "\(key)/index.html")
+            try put(try Files.read(f.resolve("run.json")), "\(key)/run.json")
             var figureFiles = Set(f.manifest.figures.flatMap { [$0.file, $0.json] })
             let figuresDir = f.file("figures")
             for name in (try? fm.contentsOfDirectory(atPath: figuresDir)) ?? [] where RunFolder.isSafeName(name) {
@@ -123,7 +123,12 @@ public enum Publisher {
                 var isDir: ObjCBool = false
                 if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { figureFiles.insert("figures/\(name)") }
             }
-            for rel in figureFiles.sorted() { try put(try Files.read(f.resolve(rel)), "\(r.key)/\(rel)") }
+            for rel in figureFiles.sorted() { try put(try Files.read(f.resolve(rel)), "\(key)/\(rel)") }
+        }
+        for r in runs {
+            try copyReport(r.folder, to: r.key)
+            // A sweep's aggregate links to its runs in runs/<id>/: they go along (one level deep).
+            for sub in Publisher.linkedRuns(of: r.folder) { try copyReport(try RunFolder.load(sub.path), to: "\(r.key)/runs/\(sub.id)") }
         }
 
         // Diffs between consecutive runs of each recipe, and the index.
@@ -172,3 +177,18 @@ public enum Publisher {
         return PublishSummary(files: files, runs: runs.map(\.key), diffs: diffPaths, zip: options.zip)
     }
 }
+
+extension Publisher {
+    /// The run folders inside a run folder's `runs/` (a sweep's runs), sorted by name.
+    static func linkedRuns(of folder: RunFolder) -> [(id: String, path: String)] {
+        let fm = FileManager.default
+        let dir = folder.file("runs")
+        return ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { id in
+            let path = (dir as NSString).appendingPathComponent(id)
+            guard RunFolder.isSafeName(id), Files.realPath(path).hasPrefix(Files.realPath(folder.path) + "/"),
+                  fm.fileExists(atPath: (path as NSString).appendingPathComponent("run.json")) else { return nil }
+            return (id, path)
+        }
+    }
+}
+

@@ -56,6 +56,8 @@ struct RunPaths {
     var run: String
     var cells: String
     var figures: String { (run as NSString).appendingPathComponent("figures") }
+    /// Per-cell task folders (`CellContext.tasksDirectory`).
+    var tasks: String { (run as NSString).appendingPathComponent("tasks") }
 
     init(_ recipe: Recipe, options: RunOptions, defaultSeed: UInt64) {
         site = options.siteRoot ?? (((recipe.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("site"))
@@ -101,6 +103,7 @@ public enum Runner {
 
         try copyFigures(records, recipe: recipe, to: paths.figures)
         removeStaleCells(keeping: Set(records.map(\.key)), in: paths.cells)
+        try? FileManager.default.removeItem(atPath: paths.tasks)   // every cell is complete: no task folder is needed
         let summary = try writeReport(recipe, records: records, paths: paths, templates: templates, defaultSeed: defaultSeed, options: options)
         let stats = execution.statistics
         if !options.quiet {
@@ -202,9 +205,10 @@ struct CellExecution<S: RecipeSession> {
 
     func note(_ s: String) { if !options.quiet { logInfo(s) } }
 
-    func context(_ cell: RecipeCell, _ args: CellArgs, directory: String) -> CellContext {
+    func context(_ cell: RecipeCell, _ args: CellArgs, directory: String, key: String? = nil) -> CellContext {
         CellContext(recipe: recipe, cell: cell, args: args, seed: recipe.seed, directory: directory,
-                    dataDirectory: options.dataDirectory, quiet: options.quiet)
+                    dataDirectory: options.dataDirectory, quiet: options.quiet,
+                    tasksDirectory: key.map { (paths.tasks as NSString).appendingPathComponent($0) })
     }
 
     /// A step's error, with the cell's place in the recipe.
@@ -278,13 +282,14 @@ struct CellExecution<S: RecipeSession> {
         try? fm.removeItem(atPath: staging)
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         let result: CellResult<S.Entry>
-        do { result = try session.run(context(cell, args, directory: staging)) } catch { throw failure(cell, args.step, error) }
+        do { result = try session.run(context(cell, args, directory: staging, key: key)) } catch { throw failure(cell, args.step, error) }
         try Files.writeAtomically(try ReportJSON.encode(result), to: (staging as NSString).appendingPathComponent("result.json"))
         try? fm.removeItem(atPath: cellDir)
         guard rename(staging, cellDir) == 0 else {
             throw GlassboxError.badFile(path: cellDir, field: "cell cache", expected: "a writable folder", found: String(cString: strerror(errno)))
         }
         do { try session.settle(result.produced, directory: cellDir) } catch { throw failure(cell, args.step, error) }
+        try? fm.removeItem(atPath: (paths.tasks as NSString).appendingPathComponent(key))
         return result
     }
 }

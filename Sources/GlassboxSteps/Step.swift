@@ -1,6 +1,7 @@
 import Foundation
 import GlassboxCore
 import GlassboxData
+import GlassboxEngine
 import GlassboxNN
 import GlassboxReport
 
@@ -52,6 +53,7 @@ public enum Steps {
         FilterExperimentStep(), ModelFiltersStep(), TopologyStep(), TopologySensitivityStep(), TopologyCompareStep(),
         ConceptsStep(), DissectStep(), ExplainStep(),
         ExamplesStep(), VisualiseStep(), AttributeStep(), AttributionCheckStep(),
+        SweepSummaryStep(), SweepPlotStep(), SweepFiguresStep(),
     ]
 
     public static func named(_ name: String, in steps: [any Step] = builtIn) -> (any Step)? { steps.first { $0.name == name } }
@@ -62,10 +64,12 @@ public final class StepSession: RecipeSession {
     public let steps: [String: any Step]
     public let workspace = Workspace()
 
-    public init(steps: [any Step] = Steps.builtIn) {
+    /// `engine`: how cells with ensembles run their tasks (nil: in this process, one after another).
+    public init(steps: [any Step] = Steps.builtIn, engine: (any TaskEngine)? = nil) {
         var d: [String: any Step] = [:]
         for s in steps { d[s.name] = s }
         self.steps = d
+        workspace.engine = engine
     }
 
     public var stepNames: [String] { steps.keys.sorted() }

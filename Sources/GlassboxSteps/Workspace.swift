@@ -1,6 +1,7 @@
 import Foundation
 import GlassboxCore
 import GlassboxData
+import GlassboxEngine
 import GlassboxNN
 import GlassboxReport
 
@@ -98,6 +99,9 @@ public final class Workspace: @unchecked Sendable {
     public private(set) var evaluations: [String: EvaluationRecord] = [:]
     public private(set) var probes: [String: (record: ProbeRecord, set: Lazy<ProbeSet>)] = [:]
     private var results: [String: ResultSlot] = [:]
+    /// How cells run work they split into independent tasks (the filter experiment's nets): nil runs it in this
+    /// process as before; `glassbox run --engine local|slurm` sets it. The results are the same bytes either way.
+    public var engine: (any TaskEngine)?
 
     /// A result held live (made in this run) or as stored JSON (restored from the cache), decoded when asked.
     private enum ResultSlot {

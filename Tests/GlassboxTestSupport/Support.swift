@@ -10,8 +10,10 @@ import GlassboxReport
 /// Repository root, found from this file: Tests/GlassboxTestSupport/Support.swift → ../../..
 public let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
-/// `shared/` sits beside the repository (worktree or CI clone); it holds the MNIST test pair.
-public let sharedMNIST = ((repoRoot as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/datasets/mnist")
+/// `shared/` sits beside the repository (worktree or CI clone); it holds the MNIST test pair. `GLASSBOX_TEST_MNIST`
+/// names another folder (a worktree that has no `../shared`).
+public let sharedMNIST = ProcessInfo.processInfo.environment["GLASSBOX_TEST_MNIST"]
+    ?? ((repoRoot as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/datasets/mnist")
 
 public func makeTempDir(_ label: String) throws -> String {
     let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("glassbox-report-\(label)-\(UUID().uuidString)")

@@ -2,6 +2,7 @@ import Foundation
 import GlassboxAnalysis
 import GlassboxCore
 import GlassboxData
+import GlassboxEngine
 import GlassboxNN
 import GlassboxReport
 
@@ -26,7 +27,7 @@ public extension FilterExperimentSettings {
 /// slice of a conv weight) at chosen optimiser steps and at the end, per layer (METHODS.md §3.1).
 public struct FilterExperimentStep: DeclaredStep {
     public let name = "filter-experiment"
-    public let summary = "N seed-varied nets' pooled k×k filters at chosen steps"
+    public let summary = "N seed-varied nets' pooled k×k filters at chosen steps (with run --engine, one task per net)"
 
     public struct Options {
         public init() {}
@@ -67,7 +68,14 @@ public struct FilterExperimentStep: DeclaredStep {
         let o = try resolved(ctx)
         let pair = try ws.dataPair(o.data)
         let result: FilterExperimentResult
-        do { result = try FilterExperiment.run(o.settings, train: pair.train, test: pair.test, data: o.data, label: o.name) } catch let e as GlassboxError {
+        do {
+            if let engine = ws.engine, let folder = ctx.tasksDirectory, let source = ws.data[o.data]?.source {
+                // One task per net on the run's engine (same bytes as in this process).
+                result = try FilterEnsemble.run(o.settings, source: source, trainCount: pair.train.count, data: o.data, engine: engine, folder: folder)
+            } else {
+                result = try FilterExperiment.run(o.settings, train: pair.train, test: pair.test, data: o.data, label: o.name)
+            }
+        } catch let e as GlassboxError {
             // The cell may have named one layer as `layer`.
             if case let .invalidArgument(n, expected, found) = e, n == "layers" || n == "layer", o.layer != nil {
                 throw ctx.args.error("layer", expected: expected, found: found)

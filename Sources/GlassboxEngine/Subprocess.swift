@@ -1,0 +1,73 @@
+import Foundation
+import GlassboxCore
+
+/// Runs a short command (sbatch, scontrol, sacct, scancel) and returns its status and output, killing it when it
+/// takes longer than `timeout` seconds: no Slurm client call may hang a run.
+enum Subprocess {
+    struct Output {
+        var status: Int32
+        var out: String
+        var err: String
+        var ok: Bool { status == 0 }
+        /// stderr, else stdout, trimmed to one line.
+        var message: String {
+            let s = (err.isEmpty ? out : err).trimmingCharacters(in: .whitespacesAndNewlines)
+            return s.split(separator: "\n").last.map(String.init) ?? "(no output)"
+        }
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        var command: String
+        var seconds: Double
+        var description: String { "\(command) did not answer within \(Int(seconds)) s" }
+    }
+
+    static func run(_ command: String, _ arguments: [String], timeout: Double) throws -> Output {
+        let p = Process()
+        guard let exe = locate(command) else {
+            throw GlassboxError.message("\(command) not found on PATH: --engine slurm runs on a Slurm login node (sbatch, scontrol, scancel)")
+        }
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = arguments
+        p.standardInput = FileHandle.nullDevice
+        let outPipe = Pipe(), errPipe = Pipe()
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        let done = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in done.signal() }
+        try p.run()
+        // Read both pipes on their own threads so a full pipe never blocks the child.
+        let reader = PipeReader(outPipe, errPipe)
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            p.terminate()
+            if done.wait(timeout: .now() + 2) == .timedOut { kill(p.processIdentifier, SIGKILL); done.wait() }
+            _ = reader.finish()
+            throw TimedOut(command: ([command] + arguments).joined(separator: " "), seconds: timeout)
+        }
+        let (out, err) = reader.finish()
+        return Output(status: p.terminationStatus, out: out, err: err)
+    }
+
+    /// The command's path on PATH (plus /usr/sbin and /usr/bin, where Debian puts Slurm's programs).
+    static func locate(_ command: String) -> String? {
+        if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin"]
+        return path.map { ($0 as NSString).appendingPathComponent(command) }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Drains two pipes concurrently.
+    final class PipeReader: @unchecked Sendable {
+        private var out = Data(), err = Data()
+        private let group = DispatchGroup()
+        init(_ o: Pipe, _ e: Pipe) {
+            group.enter()
+            Thread { self.out = o.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
+            group.enter()
+            Thread { self.err = e.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
+        }
+        func finish() -> (String, String) {
+            _ = group.wait(timeout: .now() + 5)
+            return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        }
+    }
+}
