@@ -125,7 +125,7 @@ public struct LocalEngine: TaskEngine {
     static func appending(to path: String) throws -> FileHandle {
         let fm = FileManager.default
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+        if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else {
             throw GlassboxError.badFile(path: path, field: "log", expected: "a writable file", found: "none")
         }
