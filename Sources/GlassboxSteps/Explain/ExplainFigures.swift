@@ -95,7 +95,7 @@ enum ExplainFigures {
             return .linePlot(LinePlot(series: series, title: yTitle, xTitle: "activation range (1 = lowest)", yTitle: nil, markers: true,
                                       hideLegend: !legend))
         }
-        var panels = [panel("IoU of the explanation", legend: true, { $0.meanIoU }), panel("explanation's share of the image", { $0.meanFormulaSize })]
+        var panels = [panel("IoU of the explanation", legend: true, { $0.meanIoU }), panel("image share of the formula", { $0.meanFormulaSize })]
         if results.contains(where: { $0.result.specialisation.contains { $0.meanLabelMasking != nil } }) {
             panels.append(panel("label masking", { $0.meanLabelMasking }))
         }
@@ -109,10 +109,10 @@ enum ExplainFigures {
                                             groups: [BarGroup(name: "detectors (IoU > \(formatNumber(Float(r.config.detectorThreshold))))",
                                                               values: r.detectorsByCategory.isEmpty ? [0] : r.detectorsByCategory.map { Double($0.count) })],
                                             title: "Detectors by category", xTitle: "category of the best concept", yTitle: "units"))
-        var series = [HistogramSeries(name: "trained units", values: r.units.compactMap { $0.best?.iou })]
-        if let n = r.randomInit { series.append(HistogramSeries(name: "random initialisation", values: n.bestIoU)) }
+        var series = [HistogramSeries(name: "trained", values: r.units.compactMap { $0.best?.iou })]
+        if let n = r.randomInit { series.append(HistogramSeries(name: "random init", values: n.bestIoU)) }
         let shuffled = r.units.flatMap(\.shuffledBestIoU)
-        if !shuffled.isEmpty { series.append(HistogramSeries(name: "masks shuffled across images", values: shuffled)) }
+        if !shuffled.isEmpty { series.append(HistogramSeries(name: "shuffled masks", values: shuffled)) }
         let hi = max(0.05, (series.flatMap(\.values).max() ?? 0.05) * 1.05)
         let hist = Figure.histogram(Histogram(series: series, bins: .edges((0...20).map { hi * Double($0) / 20 }),
                                               title: "Best IoU per unit vs the nulls", xTitle: "best IoU", yTitle: "units"))
