@@ -166,6 +166,12 @@ public final class Workspace: @unchecked Sendable {
         return (m.record, try m.model.get())
     }
 
+    /// A model and the test split it is analysed on: `data`, else the data the model was made with.
+    public func modelWithTestData(_ name: String, data: String?) throws -> (record: ModelRecord, model: Sequential, test: Dataset) {
+        let (record, model) = try self.model(name)
+        return (record, model, try dataPair(data ?? record.data).test)
+    }
+
     public func modelRecord(_ name: String) throws -> ModelRecord {
         guard let m = models[name] else { throw GlassboxError.invalidArgument(name: "model", expected: "a model made by an earlier cell", found: "'\(name)'") }
         return m.record

@@ -42,8 +42,7 @@ public struct ExamplesStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (record, model) = try ws.model(o.model)
-        let test = try ws.dataPair(o.data ?? record.data).test
+        let (_, model, test) = try ws.modelWithTestData(o.model, data: o.data)
         try Trainer.checkCompatible(model, test)
         let layer = try ModelAccess.unitLayer(model, o.layer)
         let r = try DatasetExamples.find(model: model, images: test.images,
@@ -138,8 +137,7 @@ public struct VisualiseStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (record, model) = try ws.model(o.model)
-        let test = try ws.dataPair(o.data ?? record.data).test
+        let (_, model, test) = try ws.modelWithTestData(o.model, data: o.data)
         try Trainer.checkCompatible(model, test)
         let config = o.settings.resolved(layer: try ModelAccess.unitLayer(model, o.layer), units: o.units, inputCount: test.featureCount)
         let r = try ActivationMaximisation.run(model: model, config: config)
