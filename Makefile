@@ -3,7 +3,7 @@
 #   make test     build in release mode and run every test
 #   make bench    training-throughput benchmark (and the PyTorch comparison when Benchmarks/venv exists)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 600), one after another (Fuzz/README.md)
-#   make fuzz-ci  each target for 20 s (what CI runs after the tests)
+#   make fuzz-ci  each target for 15 s (what CI runs after the tests)
 
 SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev libcmark-gfm-dev libcmark-gfm-extensions-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
 # For the Slurm engine's tests, which start a one-node cluster of their own (skipped when these are missing).
@@ -35,4 +35,4 @@ fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fuzz-ci: deps
-	bash scripts/fuzz.sh 20
+	bash scripts/fuzz.sh 15

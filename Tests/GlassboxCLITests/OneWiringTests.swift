@@ -120,6 +120,66 @@ final class OneWiringTests: XCTestCase {
         XCTAssertEqual(NSDictionary(dictionary: cliCluster), NSDictionary(dictionary: stepCluster), "cluster: command line and step differ")
     }
 
+    /// Explanations: `glassbox explain` and the `concepts` + `dissect` / `explain` cells on the same CNN (trained the same
+    /// way on both sides) and the same 120 probe images give the same result, every IoU and formula included.
+    func testExplanationsGiveTheSameNumbersFromTheCommandLineAndARecipe() throws {
+        let spec = "input 1x28x28; conv 6 k5 p2; relu; maxpool 2; flatten; linear 10"
+        let results = try runRecipe("""
+        ```glassbox
+        step: data
+        dataset: mnist
+        name: digits
+        resplit: 400:200
+        ```
+
+        ```glassbox
+        step: train
+        name: cnn
+        model: \(spec)
+        data: digits
+        epochs: 1
+        batch: 50
+        lr: 0.05
+        ```
+
+        ```glassbox
+        step: concepts
+        data: digits
+        count: 120
+        ```
+
+        ```glassbox
+        step: dissect
+        model: cnn
+        layer: 0.weight
+        name: dissection
+        ```
+
+        ```glassbox
+        step: explain
+        model: cnn
+        layer: 0.weight
+        units: [0, 1]
+        clusters: 3
+        name: clustered
+        ```
+        """)
+        _ = try ok(["train", "--model", spec, "--data", "mnist", "--data-dir", mnist, "--resplit", "400:200", "--seed", "5",
+                    "--epochs", "1", "--batch", "50", "--lr", "0.05", "--quiet", "--out", path("cnn.safetensors")])
+        let common = [path("cnn.safetensors"), "--layer", "0.weight", "--probe", "images", "--probe-count", "120", "--seed", "5",
+                      "--data", "mnist", "--data-dir", mnist, "--resplit", "400:200", "--json"]
+        for (method, name, extra) in [("dissect", "dissection", [String]()), ("clustered", "clustered", ["--units", "0-1", "--clusters", "3"])] {
+            let out = try ok(["explain"] + common + ["--method", method] + extra)
+            var cli = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+            var step = try XCTUnwrap(results[name] as? [String: Any], "\(name) not stored: \(results.keys.sorted())")
+            for k in ["model", "stats", "seconds"] { cli[k] = nil; step[k] = nil }
+            XCTAssertEqual(Set(cli.keys), Set(step.keys), method)
+            for k in cli.keys.sorted() where !(NSDictionary(dictionary: [k: cli[k]!]).isEqual(to: [k: step[k] as Any])) {
+                XCTFail("\(method).\(k): command line \(String(describing: cli[k]!).prefix(300)) … step \(String(describing: step[k] ?? "none").prefix(300))")
+            }
+        }
+    }
+
     func testTopologyOfFiltersGivesTheSameNumbersFromTheCommandLineAndARecipe() throws {
         let spec = "input 1x28x28; conv 16 k3 p1; relu; maxpool 2; flatten; linear 10"
         let results = try runRecipe("""
