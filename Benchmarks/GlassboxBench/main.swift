@@ -5,7 +5,7 @@ import GlassboxNN
 import GlassboxAnalysis
 
 // Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
-// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs] [--samples N] [--epochs E] [--shards S]
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs] [--samples N] [--epochs E] [--shards S] [--spec SPEC]
 // bsgc: co-clustering of a 784×100 layer (weight [100, 784]), k = 4, 10 restarts (ms per call, best of 20).
 // ecs: effective circuit size of all 10 classes of a trained 784→64→64→10 MLP (seconds).
 let args = CommandLine.arguments
@@ -80,7 +80,8 @@ if workload == "mlp" || workload == "both" {
                                               samples: Int(value("--samples") ?? "") ?? 60000, data: data)
 }
 if workload == "cnn" || workload == "both" {
-    result["cnn_samples_per_s"] = try measure(spec: "input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10",
+    // --spec swaps in another network with the same training settings (to profile one layer at a time).
+    result["cnn_samples_per_s"] = try measure(spec: value("--spec") ?? "input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10",
                                               batch: 64, optimizer: .sgd(lr: 0.05, momentum: 0.9),
                                               samples: Int(value("--samples") ?? "") ?? 20000, data: data)
 }
