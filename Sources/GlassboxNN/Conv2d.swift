@@ -224,6 +224,12 @@ public final class Conv2d: Layer {
         return nonzero * 3 < n
     }
 
+    /// The sparse backward needs patches of at least this many taps (`in·kh·kw`). Each non-zero gradient costs one
+    /// read-modify-write of a `K`-long row of dW: for short rows (the first layer's 1·5·5 = 25) that is 3 vectors and a
+    /// scalar tail, chained through the same dW row, and the dense GEMM is faster even on a quarter of non-zeros
+    /// (measured on the issue-17 CNN: the first conv's backward took 17 % of the epoch sparse, ~4 % dense).
+    static let sparseMinimumTaps = 64
+
     /// One sample's backward pass on the row layout (stride 1).
     @inline(__always)
     private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, rows: UnsafePointer<Float>, wb: UnsafePointer<Float>,
@@ -231,7 +237,7 @@ public final class Conv2d: Layer {
                               dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
         let k = p.k, plane = p.plane, cout = outChannels
         let params = parameterGradients
-        if Conv2d.isSparse(d, p.outPlane) {
+        if k >= Conv2d.sparseMinimumTaps && Conv2d.isSparse(d, p.outPlane) {
             if dx != nil { dRows.update(repeating: 0, count: p.unfolded) }
             // Positions of the non-zeros, gathered without branches (which the random pattern would mispredict).
             let nz = UnsafeMutablePointer<Int32>.allocate(capacity: plane)
