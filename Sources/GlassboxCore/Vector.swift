@@ -60,6 +60,46 @@ public enum Vector {
         while i < n { y[i] += a * x[i]; i += 1 }
     }
 
+    /// y[j] = y₀[j] + Σ_i a[i] · rows[i][j] for j < n, with rows[i] = `base + offsets[i]` and y₀ = y (`accumulate`)
+    /// or 0. A sparse-times-dense product for one output row: the sum is kept in eight vector registers per
+    /// 64 floats of y, so each term costs one load and one FMA per 8 floats, where `count` calls of `axpy` would
+    /// load and store y every time. Terms are added in index order (deterministic).
+    @inlinable
+    public static func gatherAxpy(count: Int, coefficients a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                  base: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        var j = 0
+        let zero = SIMD8<Float>(repeating: 0)
+        while j + 64 <= n {
+            var s0 = zero, s1 = zero, s2 = zero, s3 = zero, s4 = zero, s5 = zero, s6 = zero, s7 = zero
+            if accumulate {
+                s0 = load(y, j); s1 = load(y, j + 8); s2 = load(y, j + 16); s3 = load(y, j + 24)
+                s4 = load(y, j + 32); s5 = load(y, j + 40); s6 = load(y, j + 48); s7 = load(y, j + 56)
+            }
+            for i in 0..<count {
+                let v = SIMD8<Float>(repeating: a[i]), r = base + offsets[i] + j
+                s0 = s0.addingProduct(v, load(r, 0)); s1 = s1.addingProduct(v, load(r, 8))
+                s2 = s2.addingProduct(v, load(r, 16)); s3 = s3.addingProduct(v, load(r, 24))
+                s4 = s4.addingProduct(v, load(r, 32)); s5 = s5.addingProduct(v, load(r, 40))
+                s6 = s6.addingProduct(v, load(r, 48)); s7 = s7.addingProduct(v, load(r, 56))
+            }
+            store(s0, y, j); store(s1, y, j + 8); store(s2, y, j + 16); store(s3, y, j + 24)
+            store(s4, y, j + 32); store(s5, y, j + 40); store(s6, y, j + 48); store(s7, y, j + 56)
+            j += 64
+        }
+        while j + 8 <= n {
+            var s = accumulate ? load(y, j) : zero
+            for i in 0..<count { s = s.addingProduct(SIMD8<Float>(repeating: a[i]), load(base + offsets[i] + j, 0)) }
+            store(s, y, j)
+            j += 8
+        }
+        while j < n {
+            var s = accumulate ? y[j] : 0
+            for i in 0..<count { s = s.addingProduct(a[i], base[offsets[i] + j]) }
+            y[j] = s
+            j += 1
+        }
+    }
+
     /// e^x for 8 lanes: range reduction x = n·ln2 + f with |f| ≤ ln2/2, a degree-6 polynomial for e^f and
     /// the exponent n put into the float's bits. Relative error below 3e-7 (2.5 ulp) on [−87, 88]; inputs outside are
     /// clamped to it (the sigmoid that uses it saturates there anyway).

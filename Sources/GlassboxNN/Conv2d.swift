@@ -216,12 +216,26 @@ public final class Conv2d: Layer {
         return needInputGradient ? dx : nil
     }
 
-    /// True when fewer than a third of a sample's output gradients are non-zero.
+    /// True when fewer than a third of a sample's output gradients are non-zero (counted 8 lanes at a time).
     @inline(__always)
     static func isSparse(_ d: UnsafePointer<Float>, _ n: Int) -> Bool {
-        var nonzero = 0
-        for i in 0..<n where d[i] != 0 { nonzero += 1 }
+        var lanes = SIMD8<Int32>(repeating: 0)
+        let zero = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            lanes &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: Vector.load(d, i) .!= zero)
+            i += 8
+        }
+        var nonzero = Int(lanes.wrappedSum())
+        while i < n { nonzero &+= isNonzero(d[i]); i += 1 }
         return nonzero * 3 < n
+    }
+
+    /// 1 when `v` is not ±0 (NaN counts as non-zero, as for `v != 0`), else 0, from integer arithmetic on the bits: a
+    /// float compare compiles to branches here, which the random pattern of non-zeros mispredicts.
+    @inline(__always)
+    static func isNonzero(_ v: Float) -> Int {
+        Int(((v.bitPattern & 0x7fff_ffff) &+ 0x7fff_ffff) >> 31)
     }
 
     /// The sparse backward needs patches of at least this many taps (`in·kh·kw`). Each non-zero gradient costs one
@@ -238,25 +252,38 @@ public final class Conv2d: Layer {
         let k = p.k, plane = p.plane, cout = outChannels
         let params = parameterGradients
         if k >= Conv2d.sparseMinimumTaps && Conv2d.isSparse(d, p.outPlane) {
-            if dx != nil { dRows.update(repeating: 0, count: p.unfolded) }
-            // Positions of the non-zeros, gathered without branches (which the random pattern would mispredict).
-            let nz = UnsafeMutablePointer<Int32>.allocate(capacity: plane)
-            defer { nz.deallocate() }
+            // Non-zeros gathered without branches (which the random pattern would mispredict), then each output row
+            // summed in registers (`Vector.gatherAxpy`): dW[c] += Σ_q g[c, q]·rows[q] over channel c's non-zeros, and
+            // dRows[q] = Σ_c g[c, q]·W[c] over position q's (written whole, so dRows needs no zeroing).
+            let slots = max(plane, cout)
+            let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
+            defer { offsets.deallocate(); values.deallocate() }
             for c in 0..<cout {
-                let gc = d + c * plane, wc = wb + c * k, dwc = dw + c * k
+                let gc = d + c * plane
                 var count = 0
                 for q in 0..<plane {
-                    nz[count] = Int32(q)
-                    count &+= gc[q] != 0 ? 1 : 0
+                    let v = gc[q]
+                    offsets[count] = q * k; values[count] = v
+                    count &+= Conv2d.isNonzero(v)
                 }
                 var bsum: Float = 0
-                for i in 0..<count {
-                    let q = Int(nz[i]), v = gc[q]
-                    bsum += v
-                    if params { Vector.axpy(v, rows + q * k, dwc, k) }
-                    if dx != nil { Vector.axpy(v, wc, dRows + q * k, k) }
-                }
+                for i in 0..<count { bsum += values[i] }
                 db[c] += bsum
+                if params {
+                    Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: rows, n: k, y: dw + c * k, accumulate: true)
+                }
+            }
+            if dx != nil {
+                for q in 0..<plane {
+                    var count = 0
+                    for c in 0..<cout {
+                        let v = d[c * plane + q]
+                        offsets[count] = c * k; values[count] = v
+                        count &+= Conv2d.isNonzero(v)
+                    }
+                    Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: wb, n: k, y: dRows + q * k, accumulate: false)
+                }
             }
         } else {
             if params {
