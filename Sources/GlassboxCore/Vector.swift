@@ -100,6 +100,42 @@ public enum Vector {
         }
     }
 
+    /// y[t] += Σ_i a[i] · x_i[t] for each of `segmentCount` 8-float segments y[t] = `y + 8t`, where
+    /// x_i[t] = the 8 floats at `base + offsets[i] + segments[t]`. This is `gatherAxpy` over rows that are not stored
+    /// contiguously: a convolution patch read straight from a padded image, one kernel row (≤ 8 taps, the extra
+    /// lanes carrying neighbours that the caller drops) per segment. Eight segments at a time are kept in registers;
+    /// terms are added in index order (deterministic).
+    @inlinable
+    public static func gatherAxpySegments(count: Int, coefficients a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                          base: UnsafePointer<Float>, segments: UnsafePointer<Int>, segmentCount: Int,
+                                          y: UnsafeMutablePointer<Float>) {
+        var t = 0
+        while t + 8 <= segmentCount {
+            let yt = y + 8 * t
+            var s0 = load(yt, 0), s1 = load(yt, 8), s2 = load(yt, 16), s3 = load(yt, 24)
+            var s4 = load(yt, 32), s5 = load(yt, 40), s6 = load(yt, 48), s7 = load(yt, 56)
+            let o0 = segments[t], o1 = segments[t + 1], o2 = segments[t + 2], o3 = segments[t + 3]
+            let o4 = segments[t + 4], o5 = segments[t + 5], o6 = segments[t + 6], o7 = segments[t + 7]
+            for i in 0..<count {
+                let v = SIMD8<Float>(repeating: a[i]), r = base + offsets[i]
+                s0 = s0.addingProduct(v, load(r, o0)); s1 = s1.addingProduct(v, load(r, o1))
+                s2 = s2.addingProduct(v, load(r, o2)); s3 = s3.addingProduct(v, load(r, o3))
+                s4 = s4.addingProduct(v, load(r, o4)); s5 = s5.addingProduct(v, load(r, o5))
+                s6 = s6.addingProduct(v, load(r, o6)); s7 = s7.addingProduct(v, load(r, o7))
+            }
+            store(s0, yt, 0); store(s1, yt, 8); store(s2, yt, 16); store(s3, yt, 24)
+            store(s4, yt, 32); store(s5, yt, 40); store(s6, yt, 48); store(s7, yt, 56)
+            t += 8
+        }
+        while t < segmentCount {
+            var s = load(y, 8 * t)
+            let o = segments[t]
+            for i in 0..<count { s = s.addingProduct(SIMD8<Float>(repeating: a[i]), load(base + offsets[i], o)) }
+            store(s, y, 8 * t)
+            t += 1
+        }
+    }
+
     /// e^x for 8 lanes: range reduction x = n·ln2 + f with |f| ≤ ln2/2, a degree-6 polynomial for e^f and
     /// the exponent n put into the float's bits. Relative error below 3e-7 (2.5 ulp) on [−87, 88]; inputs outside are
     /// clamped to it (the sigmoid that uses it saturates there anyway).

@@ -69,13 +69,16 @@ public final class Conv2d: Layer {
         let n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int, ph: Int, pw: Int
         let plane: Int, inPlane: Int, outPlane: Int, unfolded: Int, padded: Int
         let rows: Bool
-        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8
+        /// Floats of the patch-layout weight gradient `[out, in·kh, 8]` (stride 1 with kernels up to 8 wide), else 0.
+        let patchDW: Int
+        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8 | patch dW
         var dUnfolded: Int { unfolded + 8 }
         var dw: Int { 2 * unfolded + 16 }
         func db(_ wCount: Int) -> Int { dw + wCount }
         func pad(_ wCount: Int, _ cout: Int) -> Int { db(wCount) + cout }
         func padDx(_ wCount: Int, _ cout: Int) -> Int { pad(wCount, cout) + padded + 8 }
-        func total(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+        func dwPatch(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+        func total(_ wCount: Int, _ cout: Int) -> Int { dwPatch(wCount, cout) + patchDW }
     }
 
     private func plan(_ x: Tensor) -> Plan {
@@ -86,7 +89,8 @@ public final class Conv2d: Layer {
         let k = inChannels * kernel * kernel
         let ph = h + 2 * padding, pw = w + 2 * padding
         return Plan(n: x.shape[0], h: h, w: w, oh: oh, ow: ow, k: k, ph: ph, pw: pw, plane: oh * ow, inPlane: inChannels * h * w,
-                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1)
+                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1,
+                    patchDW: stride == 1 && kernel <= 8 ? outChannels * inChannels * kernel * 8 : 0)
     }
 
     /// Runs `body` on `parts` contiguous sample ranges (default: one per worker), with BLAS single-threaded inside.
@@ -177,22 +181,34 @@ public final class Conv2d: Layer {
                             let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
                             let dw = buf + p.dw, db = buf + p.db(wCount)
                             let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)
+                            let dwPatch = buf + p.dwPatch(wCount, cout)
                             dw.update(repeating: 0, count: wCount + cout)
+                            dwPatch.update(repeating: 0, count: p.patchDW)
+                            var usedPatches = false
                             for s in range {
                                 let d = dyb + s * p.outPlane
-                                // Unfolding again is cheaper than keeping a batch's rows: they are k² times the
-                                // input, and re-reading them from memory cost more than rebuilding them in cache.
+                                let sparse = p.rows && p.k >= Conv2d.sparseMinimumTaps && Conv2d.isSparse(d, p.outPlane)
+                                // The sparse weight gradient reads its patches straight from the padded image when the
+                                // kernel rows fit 8 lanes; otherwise the rows are unfolded again (cheaper than keeping a
+                                // batch's rows: they are k² times the input, and re-reading them cost more than
+                                // rebuilding them in cache).
+                                let fromPatches = sparse && p.patchDW > 0 && self.parameterGradients
                                 let unfolded = buf
-                                if self.parameterGradients {
+                                if fromPatches {
+                                    Ops.pad(xb + s * p.inPlane, c: self.inChannels, h: p.h, w: p.w, padding: self.padding, dst: padBuf)
+                                } else if self.parameterGradients {
                                     self.unfold(xb + s * p.inPlane, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
                                 }
+                                usedPatches = usedPatches || fromPatches
                                 let dxs = dxb.map { $0 + s * p.inPlane }
                                 if p.rows {
-                                    self.rowsBackward(d, p, rows: unfolded, wb: wb, dRows: dUnfolded, dw: dw, db: db, dx: dxs, padDx: padDx)
+                                    self.rowsBackward(d, p, sparse: sparse, rows: unfolded, patches: fromPatches ? padBuf : nil, wb: wb,
+                                                      dRows: dUnfolded, dw: dw, dwPatch: dwPatch, db: db, dx: dxs, padDx: padDx)
                                 } else {
                                     self.columnsBackward(d, p, cols: unfolded, wb: wb, dCols: dUnfolded, dw: dw, db: db, dx: dxs)
                                 }
                             }
+                            if usedPatches { self.foldPatchGradient(dwPatch, p, into: dw) }
                         }
                     }
                 }
@@ -244,33 +260,56 @@ public final class Conv2d: Layer {
     /// (measured on the issue-17 CNN: the first conv's backward took 17 % of the epoch sparse, ~4 % dense).
     static let sparseMinimumTaps = 64
 
-    /// One sample's backward pass on the row layout (stride 1).
+    /// Adds the patch-layout weight gradient `[out, in·kh, 8]` (lanes ≥ kw hold products with neighbouring pixels and
+    /// are dropped) onto dW `[out, in·kh·kw]`.
+    private func foldPatchGradient(_ patch: UnsafePointer<Float>, _ p: Plan, into dw: UnsafeMutablePointer<Float>) {
+        let segments = outChannels * inChannels * kernel
+        for t in 0..<segments {
+            for j in 0..<kernel { dw[t * kernel + j] += patch[8 * t + j] }
+        }
+    }
+
+    /// One sample's backward pass on the row layout (stride 1). `sparse`: the sample's output gradient is sparse and
+    /// the patches are long enough for the sparse path. `patches`: the zero-padded input, from which the sparse
+    /// weight gradient reads each position's patch (into `dwPatch`) instead of from `rows`.
     @inline(__always)
-    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, rows: UnsafePointer<Float>, wb: UnsafePointer<Float>,
-                              dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, sparse: Bool, rows: UnsafePointer<Float>, patches: UnsafePointer<Float>?,
+                              wb: UnsafePointer<Float>, dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                              dwPatch: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                               dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
         let k = p.k, plane = p.plane, cout = outChannels
         let params = parameterGradients
-        if k >= Conv2d.sparseMinimumTaps && Conv2d.isSparse(d, p.outPlane) {
+        if sparse {
             // Non-zeros gathered without branches (which the random pattern would mispredict), then each output row
             // summed in registers (`Vector.gatherAxpy`): dW[c] += Σ_q g[c, q]·rows[q] over channel c's non-zeros, and
             // dRows[q] = Σ_c g[c, q]·W[c] over position q's (written whole, so dRows needs no zeroing).
-            let slots = max(plane, cout)
+            let slots = max(plane, cout), segmentCount = inChannels * kernel
             let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
             let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
-            defer { offsets.deallocate(); values.deallocate() }
+            let segments = UnsafeMutablePointer<Int>.allocate(capacity: segmentCount)
+            defer { offsets.deallocate(); values.deallocate(); segments.deallocate() }
+            // Where position (oy, ox)'s patch starts: in `rows`, or in the padded image (whose kernel row ki of channel
+            // ci is then segment ci·kh + ki).
+            let (rowStride, columnStride) = patches == nil ? (p.ow * k, k) : (p.pw, 1)
+            for t in 0..<segmentCount { segments[t] = (t / kernel) * p.ph * p.pw + (t % kernel) * p.pw }
             for c in 0..<cout {
                 let gc = d + c * plane
                 var count = 0
-                for q in 0..<plane {
-                    let v = gc[q]
-                    offsets[count] = q * k; values[count] = v
-                    count &+= Conv2d.isNonzero(v)
+                for oy in 0..<p.oh {
+                    for ox in 0..<p.ow {
+                        let v = gc[oy * p.ow + ox]
+                        offsets[count] = oy * rowStride + ox * columnStride; values[count] = v
+                        count &+= Conv2d.isNonzero(v)
+                    }
                 }
                 var bsum: Float = 0
                 for i in 0..<count { bsum += values[i] }
                 db[c] += bsum
-                if params {
+                guard params else { continue }
+                if let patches {
+                    Vector.gatherAxpySegments(count: count, coefficients: values, offsets: offsets, base: patches, segments: segments,
+                                              segmentCount: segmentCount, y: dwPatch + c * segmentCount * 8)
+                } else {
                     Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: rows, n: k, y: dw + c * k, accumulate: true)
                 }
             }
