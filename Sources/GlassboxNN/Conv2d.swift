@@ -287,24 +287,22 @@ public final class Conv2d: Layer {
             let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
             let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
             let segments = UnsafeMutablePointer<Int>.allocate(capacity: segmentCount)
-            defer { offsets.deallocate(); values.deallocate(); segments.deallocate() }
+            let start = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+            defer { offsets.deallocate(); values.deallocate(); segments.deallocate(); start.deallocate() }
             // Where position (oy, ox)'s patch starts: in `rows`, or in the padded image (whose kernel row ki of channel
-            // ci is then segment ci·kh + ki).
+            // ci is then segment ci·kh + ki). Tabulated once, so the compaction loops below only copy.
             let (rowStride, columnStride) = patches == nil ? (p.ow * k, k) : (p.pw, 1)
+            for oy in 0..<p.oh { for ox in 0..<p.ow { start[oy * p.ow + ox] = oy * rowStride + ox * columnStride } }
             for t in 0..<segmentCount { segments[t] = (t / kernel) * p.ph * p.pw + (t % kernel) * p.pw }
             for c in 0..<cout {
                 let gc = d + c * plane
                 var count = 0
-                for oy in 0..<p.oh {
-                    for ox in 0..<p.ow {
-                        let v = gc[oy * p.ow + ox]
-                        offsets[count] = oy * rowStride + ox * columnStride; values[count] = v
-                        count &+= Conv2d.isNonzero(v)
-                    }
+                for q in 0..<plane {
+                    let v = gc[q]
+                    offsets[count] = start[q]; values[count] = v
+                    count &+= Conv2d.isNonzero(v)
                 }
-                var bsum: Float = 0
-                for i in 0..<count { bsum += values[i] }
-                db[c] += bsum
+                db[c] += Vector.sum(gc, plane)
                 guard params else { continue }
                 if let patches {
                     Vector.gatherAxpySegments(count: count, coefficients: values, offsets: offsets, base: patches, segments: segments,
@@ -314,11 +312,12 @@ public final class Conv2d: Layer {
                 }
             }
             if dx != nil {
+                for c in 0..<cout { start[c] = c * k }
                 for q in 0..<plane {
                     var count = 0
                     for c in 0..<cout {
-                        let v = d[c * plane + q]
-                        offsets[count] = c * k; values[count] = v
+                        let v = d[c &* plane &+ q]
+                        offsets[count] = start[c]; values[count] = v
                         count &+= Conv2d.isNonzero(v)
                     }
                     Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: wb, n: k, y: dRows + q * k, accumulate: false)
