@@ -2,14 +2,17 @@ import GlassboxCore
 
 /// 2-D convolution (cross-correlation, as PyTorch) with weight `[out, in, kh, kw]`, stride and zero padding.
 ///
-/// Stride 1 (the common case) works on the zero-padded image unfolded one output position per row
-/// ("im2row", `[P, K]` with P = oh·ow positions and K = in·kh·kw taps):
-/// - forward: `y_s = W · rows_sᵀ` per sample (one GEMM); in training the rows are kept for backward;
-/// - backward: when a sample's output gradient is sparse (behind ReLU and max pooling at most a quarter of
-///   it is non-zero) only the non-zeros are visited: each g at (c, p) adds g·rows[p] to dW[c] and g·W[c] to
-///   the gradient of rows[p] (contiguous 8-wide loops); otherwise two GEMMs. Both give the same numbers up to
-///   summation order, and the choice depends only on the data, so runs stay deterministic. The rows are
-///   rebuilt in backward rather than kept (they are k² times the input; rebuilding them in cache was faster).
+/// Stride 1 (the common case) works on the zero-padded image:
+/// - forward: `y_s = W · cols_s` per sample (one GEMM on the image unfolded into columns `[K, P]`, K = in·kh·kw
+///   taps, P = oh·ow positions);
+/// - backward: when a sample's output gradient is sparse (behind ReLU and max pooling at most a quarter of it is
+///   non-zero) and the patches have at least `sparseMinimumTaps` taps, only the non-zeros are visited, each output
+///   row summed in registers: dW[c] += Σ g[c, p]·patch(p) over channel c's non-zeros, with the patches read straight
+///   from the padded image for kernels up to 8 wide (`Vector.gatherAxpySegments`) or from rows unfolded again
+///   ("im2row", `[P, K]`) otherwise, and the patch gradient dRows[p] = Σ g[c, p]·W[c] over position p's non-zeros,
+///   folded back onto the image. Otherwise two GEMMs on the rows. Both give the same numbers up to summation order,
+///   and the choice depends only on the data and shapes, so runs stay deterministic. Unfolded data is rebuilt in
+///   backward rather than kept (it is k² times the input; rebuilding it in cache was faster).
 /// Other strides use the classic im2col layout and dense GEMMs.
 ///
 /// Samples are split across `Parallel.threads` workers that each call single-threaded BLAS (calling threaded
@@ -257,7 +260,9 @@ public final class Conv2d: Layer {
     /// The sparse backward needs patches of at least this many taps (`in·kh·kw`). Each non-zero gradient costs one
     /// read-modify-write of a `K`-long row of dW: for short rows (the first layer's 1·5·5 = 25) that is 3 vectors and a
     /// scalar tail, chained through the same dW row, and the dense GEMM is faster even on a quarter of non-zeros
-    /// (measured on the issue-17 CNN: the first conv's backward took 17 % of the epoch sparse, ~4 % dense).
+    /// (measured on the issue-17 CNN: the first conv's backward took 17 % of the epoch sparse, ~4 % dense). Reading its
+    /// patches from the padded image instead was slower still: compacting its 16·784 gradients per sample costs more
+    /// than the small GEMM.
     static let sparseMinimumTaps = 64
 
     /// Adds the patch-layout weight gradient `[out, in·kh, 8]` (lanes ≥ kw hold products with neighbouring pixels and
