@@ -5,7 +5,7 @@ import GlassboxNN
 import GlassboxAnalysis
 
 // Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
-// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs] [--samples N] [--epochs E] [--shards S]
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs|gemm] [--samples N] [--epochs E] [--shards S] [--spec SPEC]
 // bsgc: co-clustering of a 784×100 layer (weight [100, 784]), k = 4, 10 restarts (ms per call, best of 20).
 // ecs: effective circuit size of all 10 classes of a trained 784→64→64→10 MLP (seconds).
 let args = CommandLine.arguments
@@ -36,6 +36,27 @@ func measure(spec: String, batch: Int, optimizer: OptimizerConfig, samples: Int,
 }
 
 ProgressBar.quiet = true
+// gemm: single-threaded OpenBLAS SGEMM rate (GFLOP/s, best of several calls) for the CNN's convolution shapes and a
+// large square product (the practical FMA limit of one core).
+if workload == "gemm" {
+    for (m, n, k, tb) in [(1024, 1024, 1024, false), (32, 196, 400, false), (32, 196, 400, true), (32, 784, 400, false),
+                          (32, 6272, 400, false), (16, 784, 25, false), (16, 784, 25, true), (16, 25, 784, false)] {
+        var g = SeededGenerator(seed: 4)
+        let a = Tensor.uniform([m, k], low: -1, high: 1, using: &g), b = Tensor.uniform([k, n], low: -1, high: 1, using: &g)
+        var c = Tensor(zeros: [m, n])
+        let reps = max(3, 200_000_000 / (m * n * k))
+        var best = Double.infinity
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            for _ in 0..<5 {
+                let t0 = Date()
+                for _ in 0..<reps { BLAS.gemm(transB: tb, m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!) }
+                best = min(best, Date().timeIntervalSince(t0) / Double(reps))
+            }
+        } } }
+        print(String(format: "sgemm m %d n %d k %d%@: %.1f GFLOP/s", m, n, k, tb ? " (B transposed)" : "", 2 * Double(m * n * k) / best / 1e9))
+    }
+    exit(0)
+}
 if workload == "bsgc" || workload == "ecs" {
     if workload == "bsgc" {
         var g = SeededGenerator(seed: 3)
@@ -80,7 +101,8 @@ if workload == "mlp" || workload == "both" {
                                               samples: Int(value("--samples") ?? "") ?? 60000, data: data)
 }
 if workload == "cnn" || workload == "both" {
-    result["cnn_samples_per_s"] = try measure(spec: "input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10",
+    // --spec swaps in another network with the same training settings (to profile one layer at a time).
+    result["cnn_samples_per_s"] = try measure(spec: value("--spec") ?? "input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10",
                                               batch: 64, optimizer: .sgd(lr: 0.05, momentum: 0.9),
                                               samples: Int(value("--samples") ?? "") ?? 20000, data: data)
 }

@@ -281,21 +281,10 @@ public enum Ops {
         let oh = outSize(h, kernel: kernel, stride: stride, padding: padding)
         let ow = outSize(w, kernel: kernel, stride: stride, padding: padding)
         if kernel == 2 && stride == 2 && padding == 0 {
-            // The common case, unrolled: compare the four taps in row-major order (first maximum wins).
             for p in 0..<planes {
                 let s = src + p * h * w, d = dst + p * oh * ow, a = argmax + p * oh * ow
                 for oy in 0..<oh {
-                    let r0 = s + 2 * oy * w, r1 = r0 + w
-                    let base = Int32(2 * oy * w)
-                    for ox in 0..<ow {
-                        let x = 2 * ox
-                        var best = r0[x], bi = base + Int32(x)
-                        if r0[x + 1] > best { best = r0[x + 1]; bi = base + Int32(x + 1) }
-                        if r1[x] > best { best = r1[x]; bi = base + Int32(w + x) }
-                        if r1[x + 1] > best { best = r1[x + 1]; bi = base + Int32(w + x + 1) }
-                        d[oy * ow + ox] = best
-                        a[oy * ow + ox] = bi
-                    }
+                    maxPool2x2Row(s + 2 * oy * w, w: w, ow: ow, base: Int32(2 * oy * w), dst: d + oy * ow, argmax: a + oy * ow)
                 }
             }
             return
@@ -319,6 +308,68 @@ public enum Ops {
                     d[oy * ow + ox] = best
                     a[oy * ow + ox] = bi
                 }
+            }
+        }
+    }
+
+    /// One output row of 2×2, stride-2 max pooling from the input rows `r0` and `r0 + w`; `base` is the flat
+    /// index of `r0[0]` in its plane. The four taps are compared in row-major order with a strict `>`, so the
+    /// first maximum wins (as PyTorch). Rows of at least 4 outputs go 8 (or 4) at a time with selects instead of
+    /// branches — the data-dependent branches of a scalar loop are mispredicted about half the time on real
+    /// activations; the last block overlaps the previous one rather than needing a scalar tail.
+    @inline(__always)
+    static func maxPool2x2Row(_ r0: UnsafePointer<Float>, w: Int, ow: Int, base: Int32,
+                              dst: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let r1 = r0 + w
+        if ow >= 8 {
+            let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+            var ox = 0
+            while true {
+                let o = Swift.min(ox, ow - 8)
+                let top = UnsafeRawPointer(r0 + 2 * o).loadUnaligned(as: SIMD16<Float>.self)
+                let bottom = UnsafeRawPointer(r1 + 2 * o).loadUnaligned(as: SIMD16<Float>.self)
+                let i0 = lanes &+ (base + Int32(2 * o))
+                var best = top.evenHalf, bi = i0
+                var m = top.oddHalf .> best
+                best.replace(with: top.oddHalf, where: m); bi.replace(with: i0 &+ 1, where: m)
+                m = bottom.evenHalf .> best
+                best.replace(with: bottom.evenHalf, where: m); bi.replace(with: i0 &+ Int32(w), where: m)
+                m = bottom.oddHalf .> best
+                best.replace(with: bottom.oddHalf, where: m); bi.replace(with: i0 &+ Int32(w + 1), where: m)
+                UnsafeMutableRawPointer(dst + o).storeBytes(of: best, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(argmax + o).storeBytes(of: bi, as: SIMD8<Int32>.self)
+                if o + 8 >= ow { return }
+                ox += 8
+            }
+        } else if ow >= 4 {
+            let lanes = SIMD4<Int32>(0, 2, 4, 6)
+            var ox = 0
+            while true {
+                let o = Swift.min(ox, ow - 4)
+                let top = UnsafeRawPointer(r0 + 2 * o).loadUnaligned(as: SIMD8<Float>.self)
+                let bottom = UnsafeRawPointer(r1 + 2 * o).loadUnaligned(as: SIMD8<Float>.self)
+                let i0 = lanes &+ (base + Int32(2 * o))
+                var best = top.evenHalf, bi = i0
+                var m = top.oddHalf .> best
+                best.replace(with: top.oddHalf, where: m); bi.replace(with: i0 &+ 1, where: m)
+                m = bottom.evenHalf .> best
+                best.replace(with: bottom.evenHalf, where: m); bi.replace(with: i0 &+ Int32(w), where: m)
+                m = bottom.oddHalf .> best
+                best.replace(with: bottom.oddHalf, where: m); bi.replace(with: i0 &+ Int32(w + 1), where: m)
+                UnsafeMutableRawPointer(dst + o).storeBytes(of: best, as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(argmax + o).storeBytes(of: bi, as: SIMD4<Int32>.self)
+                if o + 4 >= ow { return }
+                ox += 4
+            }
+        } else {
+            for ox in 0..<ow {
+                let x = 2 * ox
+                var best = r0[x], bi = base + Int32(x)
+                if r0[x + 1] > best { best = r0[x + 1]; bi = base + Int32(x + 1) }
+                if r1[x] > best { best = r1[x]; bi = base + Int32(w + x) }
+                if r1[x + 1] > best { best = r1[x + 1]; bi = base + Int32(w + x + 1) }
+                dst[ox] = best
+                argmax[ox] = bi
             }
         }
     }

@@ -2,14 +2,17 @@ import GlassboxCore
 
 /// 2-D convolution (cross-correlation, as PyTorch) with weight `[out, in, kh, kw]`, stride and zero padding.
 ///
-/// Stride 1 (the common case) works on the zero-padded image unfolded one output position per row
-/// ("im2row", `[P, K]` with P = oh·ow positions and K = in·kh·kw taps):
-/// - forward: `y_s = W · rows_sᵀ` per sample (one GEMM); in training the rows are kept for backward;
-/// - backward: when a sample's output gradient is sparse (behind ReLU and max pooling at most a quarter of
-///   it is non-zero) only the non-zeros are visited: each g at (c, p) adds g·rows[p] to dW[c] and g·W[c] to
-///   the gradient of rows[p] (contiguous 8-wide loops); otherwise two GEMMs. Both give the same numbers up to
-///   summation order, and the choice depends only on the data, so runs stay deterministic. The rows are
-///   rebuilt in backward rather than kept (they are k² times the input; rebuilding them in cache was faster).
+/// Stride 1 (the common case) works on the zero-padded image:
+/// - forward: `y_s = W · cols_s` per sample (one GEMM on the image unfolded into columns `[K, P]`, K = in·kh·kw
+///   taps, P = oh·ow positions);
+/// - backward: when a sample's output gradient is sparse (behind ReLU and max pooling at most a quarter of it is
+///   non-zero) and the patches have at least `sparseMinimumTaps` taps, only the non-zeros are visited, each output
+///   row summed in registers: dW[c] += Σ g[c, p]·patch(p) over channel c's non-zeros, with the patches read straight
+///   from the padded image for kernels up to 8 wide (`Vector.gatherAxpySegments`) or from rows unfolded again
+///   ("im2row", `[P, K]`) otherwise, and the patch gradient dRows[p] = Σ g[c, p]·W[c] over position p's non-zeros,
+///   folded back onto the image. Otherwise two GEMMs on the rows. Both give the same numbers up to summation order,
+///   and the choice depends only on the data and shapes, so runs stay deterministic. Unfolded data is rebuilt in
+///   backward rather than kept (it is k² times the input; rebuilding it in cache was faster).
 /// Other strides use the classic im2col layout and dense GEMMs.
 ///
 /// Samples are split across `Parallel.threads` workers that each call single-threaded BLAS (calling threaded
@@ -69,13 +72,16 @@ public final class Conv2d: Layer {
         let n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int, ph: Int, pw: Int
         let plane: Int, inPlane: Int, outPlane: Int, unfolded: Int, padded: Int
         let rows: Bool
-        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8
+        /// Floats of the patch-layout weight gradient `[out, in·kh, 8]` (stride 1 with kernels up to 8 wide), else 0.
+        let patchDW: Int
+        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8 | patch dW
         var dUnfolded: Int { unfolded + 8 }
         var dw: Int { 2 * unfolded + 16 }
         func db(_ wCount: Int) -> Int { dw + wCount }
         func pad(_ wCount: Int, _ cout: Int) -> Int { db(wCount) + cout }
         func padDx(_ wCount: Int, _ cout: Int) -> Int { pad(wCount, cout) + padded + 8 }
-        func total(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+        func dwPatch(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+        func total(_ wCount: Int, _ cout: Int) -> Int { dwPatch(wCount, cout) + patchDW }
     }
 
     private func plan(_ x: Tensor) -> Plan {
@@ -86,7 +92,8 @@ public final class Conv2d: Layer {
         let k = inChannels * kernel * kernel
         let ph = h + 2 * padding, pw = w + 2 * padding
         return Plan(n: x.shape[0], h: h, w: w, oh: oh, ow: ow, k: k, ph: ph, pw: pw, plane: oh * ow, inPlane: inChannels * h * w,
-                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1)
+                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1,
+                    patchDW: stride == 1 && kernel <= 8 ? outChannels * inChannels * kernel * 8 : 0)
     }
 
     /// Runs `body` on `parts` contiguous sample ranges (default: one per worker), with BLAS single-threaded inside.
@@ -177,22 +184,34 @@ public final class Conv2d: Layer {
                             let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
                             let dw = buf + p.dw, db = buf + p.db(wCount)
                             let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)
+                            let dwPatch = buf + p.dwPatch(wCount, cout)
                             dw.update(repeating: 0, count: wCount + cout)
+                            dwPatch.update(repeating: 0, count: p.patchDW)
+                            var usedPatches = false
                             for s in range {
                                 let d = dyb + s * p.outPlane
-                                // Unfolding again is cheaper than keeping a batch's rows: they are k² times the
-                                // input, and re-reading them from memory cost more than rebuilding them in cache.
+                                let sparse = p.rows && p.k >= Conv2d.sparseMinimumTaps && Conv2d.isSparse(d, p.outPlane)
+                                // The sparse weight gradient reads its patches straight from the padded image when the
+                                // kernel rows fit 8 lanes; otherwise the rows are unfolded again (cheaper than keeping a
+                                // batch's rows: they are k² times the input, and re-reading them cost more than
+                                // rebuilding them in cache).
+                                let fromPatches = sparse && p.patchDW > 0 && self.parameterGradients
                                 let unfolded = buf
-                                if self.parameterGradients {
+                                if fromPatches {
+                                    Ops.pad(xb + s * p.inPlane, c: self.inChannels, h: p.h, w: p.w, padding: self.padding, dst: padBuf)
+                                } else if self.parameterGradients {
                                     self.unfold(xb + s * p.inPlane, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
                                 }
+                                usedPatches = usedPatches || fromPatches
                                 let dxs = dxb.map { $0 + s * p.inPlane }
                                 if p.rows {
-                                    self.rowsBackward(d, p, rows: unfolded, wb: wb, dRows: dUnfolded, dw: dw, db: db, dx: dxs, padDx: padDx)
+                                    self.rowsBackward(d, p, sparse: sparse, rows: unfolded, patches: fromPatches ? padBuf : nil, wb: wb,
+                                                      dRows: dUnfolded, dw: dw, dwPatch: dwPatch, db: db, dx: dxs, padDx: padDx)
                                 } else {
                                     self.columnsBackward(d, p, cols: unfolded, wb: wb, dCols: dUnfolded, dw: dw, db: db, dx: dxs)
                                 }
                             }
+                            if usedPatches { self.foldPatchGradient(dwPatch, p, into: dw) }
                         }
                     }
                 }
@@ -216,41 +235,98 @@ public final class Conv2d: Layer {
         return needInputGradient ? dx : nil
     }
 
-    /// True when fewer than a third of a sample's output gradients are non-zero.
+    /// True when fewer than a third of a sample's output gradients are non-zero (counted 8 lanes at a time).
     @inline(__always)
     static func isSparse(_ d: UnsafePointer<Float>, _ n: Int) -> Bool {
-        var nonzero = 0
-        for i in 0..<n where d[i] != 0 { nonzero += 1 }
+        var lanes = SIMD8<Int32>(repeating: 0)
+        let zero = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            lanes &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: Vector.load(d, i) .!= zero)
+            i += 8
+        }
+        var nonzero = Int(lanes.wrappedSum())
+        while i < n { nonzero &+= isNonzero(d[i]); i += 1 }
         return nonzero * 3 < n
     }
 
-    /// One sample's backward pass on the row layout (stride 1).
+    /// 1 when `v` is not ±0 (NaN counts as non-zero, as for `v != 0`), else 0, from integer arithmetic on the bits: a
+    /// float compare compiles to branches here, which the random pattern of non-zeros mispredicts.
     @inline(__always)
-    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, rows: UnsafePointer<Float>, wb: UnsafePointer<Float>,
-                              dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+    static func isNonzero(_ v: Float) -> Int {
+        Int(((v.bitPattern & 0x7fff_ffff) &+ 0x7fff_ffff) >> 31)
+    }
+
+    /// The sparse backward needs patches of at least this many taps (`in·kh·kw`). Each non-zero gradient costs one
+    /// read-modify-write of a `K`-long row of dW: for short rows (the first layer's 1·5·5 = 25) that is 3 vectors and a
+    /// scalar tail, chained through the same dW row, and the dense GEMM is faster even on a quarter of non-zeros
+    /// (measured on the issue-17 CNN: the first conv's backward took 17 % of the epoch sparse, ~4 % dense). Reading its
+    /// patches from the padded image instead was slower still: compacting its 16·784 gradients per sample costs more
+    /// than the small GEMM.
+    static let sparseMinimumTaps = 64
+
+    /// Adds the patch-layout weight gradient `[out, in·kh, 8]` (lanes ≥ kw hold products with neighbouring pixels and
+    /// are dropped) onto dW `[out, in·kh·kw]`.
+    private func foldPatchGradient(_ patch: UnsafePointer<Float>, _ p: Plan, into dw: UnsafeMutablePointer<Float>) {
+        let segments = outChannels * inChannels * kernel
+        for t in 0..<segments {
+            for j in 0..<kernel { dw[t * kernel + j] += patch[8 * t + j] }
+        }
+    }
+
+    /// One sample's backward pass on the row layout (stride 1). `sparse`: the sample's output gradient is sparse and
+    /// the patches are long enough for the sparse path. `patches`: the zero-padded input, from which the sparse
+    /// weight gradient reads each position's patch (into `dwPatch`) instead of from `rows`.
+    @inline(__always)
+    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, sparse: Bool, rows: UnsafePointer<Float>, patches: UnsafePointer<Float>?,
+                              wb: UnsafePointer<Float>, dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                              dwPatch: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                               dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
         let k = p.k, plane = p.plane, cout = outChannels
         let params = parameterGradients
-        if Conv2d.isSparse(d, p.outPlane) {
-            if dx != nil { dRows.update(repeating: 0, count: p.unfolded) }
-            // Positions of the non-zeros, gathered without branches (which the random pattern would mispredict).
-            let nz = UnsafeMutablePointer<Int32>.allocate(capacity: plane)
-            defer { nz.deallocate() }
+        if sparse {
+            // Non-zeros gathered without branches (which the random pattern would mispredict), then each output row
+            // summed in registers (`Vector.gatherAxpy`): dW[c] += Σ_q g[c, q]·rows[q] over channel c's non-zeros, and
+            // dRows[q] = Σ_c g[c, q]·W[c] over position q's (written whole, so dRows needs no zeroing).
+            let slots = max(plane, cout), segmentCount = inChannels * kernel
+            let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
+            let segments = UnsafeMutablePointer<Int>.allocate(capacity: segmentCount)
+            let start = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+            defer { offsets.deallocate(); values.deallocate(); segments.deallocate(); start.deallocate() }
+            // Where position (oy, ox)'s patch starts: in `rows`, or in the padded image (whose kernel row ki of channel
+            // ci is then segment ci·kh + ki). Tabulated once, so the compaction loops below only copy.
+            let (rowStride, columnStride) = patches == nil ? (p.ow * k, k) : (p.pw, 1)
+            for oy in 0..<p.oh { for ox in 0..<p.ow { start[oy * p.ow + ox] = oy * rowStride + ox * columnStride } }
+            for t in 0..<segmentCount { segments[t] = (t / kernel) * p.ph * p.pw + (t % kernel) * p.pw }
             for c in 0..<cout {
-                let gc = d + c * plane, wc = wb + c * k, dwc = dw + c * k
+                let gc = d + c * plane
                 var count = 0
                 for q in 0..<plane {
-                    nz[count] = Int32(q)
-                    count &+= gc[q] != 0 ? 1 : 0
+                    let v = gc[q]
+                    offsets[count] = start[q]; values[count] = v
+                    count &+= Conv2d.isNonzero(v)
                 }
-                var bsum: Float = 0
-                for i in 0..<count {
-                    let q = Int(nz[i]), v = gc[q]
-                    bsum += v
-                    if params { Vector.axpy(v, rows + q * k, dwc, k) }
-                    if dx != nil { Vector.axpy(v, wc, dRows + q * k, k) }
+                db[c] += Vector.sum(gc, plane)
+                guard params else { continue }
+                if let patches {
+                    Vector.gatherAxpySegments(count: count, coefficients: values, offsets: offsets, base: patches, segments: segments,
+                                              segmentCount: segmentCount, y: dwPatch + c * segmentCount * 8)
+                } else {
+                    Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: rows, n: k, y: dw + c * k, accumulate: true)
                 }
-                db[c] += bsum
+            }
+            if dx != nil {
+                for c in 0..<cout { start[c] = c * k }
+                for q in 0..<plane {
+                    var count = 0
+                    for c in 0..<cout {
+                        let v = d[c &* plane &+ q]
+                        offsets[count] = start[c]; values[count] = v
+                        count &+= Conv2d.isNonzero(v)
+                    }
+                    Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: wb, n: k, y: dRows + q * k, accumulate: false)
+                }
             }
         } else {
             if params {

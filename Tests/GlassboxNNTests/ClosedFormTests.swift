@@ -55,6 +55,30 @@ final class ClosedFormTests: XCTestCase {
         XCTAssertEqual(p.backward(Tensor(shape: [1, 1, 1, 1], scalars: [1]), needInputGradient: true)!.scalars, [0, 0, 1, 0])
     }
 
+    /// The 2×2 pooling path works 8 or 4 outputs at a time with overlapping last blocks; for every row width
+    /// (each block case, odd widths, several planes) it must give the brute-force maxima and first-maximum indices.
+    /// Values come from a set of 3, so ties in every position of the window are common.
+    func testMaxPool2x2MatchesBruteForceForEveryWidth() {
+        var g = SeededGenerator(seed: 5)
+        for w in 2...21 {
+            let (planes, h) = (3, 4)
+            let x = (0..<(planes * h * w)).map { _ in Float(g.int(below: 3)) - 1 }
+            let (oh, ow) = (h / 2, w / 2)
+            var y = [Float](repeating: .nan, count: planes * oh * ow), a = [Int32](repeating: -1, count: y.count)
+            Ops.maxPool(x, planes: planes, h: h, w: w, kernel: 2, stride: 2, dst: &y, argmax: &a)
+            for p in 0..<planes { for oy in 0..<oh { for ox in 0..<ow {
+                var best = -Float.infinity, bi = -1
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let i = (2 * oy + dy) * w + 2 * ox + dx
+                    if x[p * h * w + i] > best { best = x[p * h * w + i]; bi = i }
+                }
+                let o = (p * oh + oy) * ow + ox
+                XCTAssertEqual(y[o], best, "w \(w) plane \(p) (\(oy), \(ox))")
+                XCTAssertEqual(Int(a[o]), bi, "w \(w) plane \(p) (\(oy), \(ox))")
+            } } }
+        }
+    }
+
     func testAvgPoolAndReductions() {
         let x = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 6])
         var out = [Float](repeating: 0, count: 1)

@@ -41,4 +41,24 @@ final class ConvSparseTests: XCTestCase {
             XCTAssertLessThan(conv.bias!.grad.maxAbsDifference(ref.db), 1e-4, what)
         }
     }
+
+    /// The sparse weight gradient reads 8-lane kernel rows straight from the padded image; on images narrower than 8
+    /// (padded width 5 here) those reads run into the next row and, at the end, into the scratch slack. The dropped
+    /// lanes must not leak into dW, and every sample must still take the sparse path (≥ 64 taps, ≤ a third non-zero).
+    func testPatchPathOnNarrowImagesMatchesTheDefinition() {
+        var g = SeededGenerator(seed: 22)
+        for (cin, kernel, padding, h, w) in [(8, 3, 1, 3, 3), (16, 2, 0, 4, 5), (3, 5, 2, 6, 9)] {
+            let conv = Conv2d(cin, 5, kernel: kernel, padding: padding, using: &g)
+            let x = Tensor.normal([3, cin, h, w], using: &g)
+            let y = conv.forward(x, training: true)
+            var dy = Tensor(zeros: y.shape)
+            for i in stride(from: 0, to: dy.count, by: 4) { dy[flat: i] = g.uniform() - 0.5 }
+            let dx = conv.backward(dy, needInputGradient: true)!
+            let ref = naiveBackward(x: x, dy: dy, w: conv.weight.value, padding: padding)
+            let what = "in \(cin) k\(kernel) \(h)x\(w)"
+            XCTAssertLessThan(conv.weight.grad.maxAbsDifference(ref.dw), 1e-4, what)
+            XCTAssertLessThan(dx.maxAbsDifference(ref.dx), 1e-4, what)
+            XCTAssertLessThan(conv.bias!.grad.maxAbsDifference(ref.db), 1e-5, what)
+        }
+    }
 }

@@ -5,8 +5,9 @@ import GlassboxData
 import GlassboxNN
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-/// `shared/` sits beside the repository (worktree or CI clone).
-let sharedMNIST = ((repoRoot as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/datasets/mnist")
+/// `shared/` sits beside the repository (worktree or CI clone), unless GLASSBOX_TEST_MNIST names another folder
+/// (as GlassboxTestSupport's `sharedMNIST` allows; worktrees under /work/wt have no `shared/` beside them).
+let sharedMNIST = ProcessInfo.processInfo.environment["GLASSBOX_TEST_MNIST"] ?? ((repoRoot as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/datasets/mnist")
 
 /// The official 10k MNIST test set split into train 8000 / test 2000 (seed 0).
 func mnistSplit() throws -> (train: Dataset, test: Dataset) {
