@@ -13,17 +13,7 @@ private let explainArgs = ExplanationConfig.arguments
 
 /// `0-15`, `3,5,9` or `0-3,8` as indices (each ≥ 0); `flag` names the option in errors.
 func parseIndices(_ text: String, flag: String) throws -> [Int] {
-    var out: [Int] = []
-    for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-        let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        if ends.count == 1, let v = ends[0], v >= 0 { out.append(v); continue }
-        guard ends.count == 2, let a = ends[0], let b = ends[1], a >= 0, b >= a, b - a < 100_000 else {
-            throw GlassboxError.invalidArgument(name: flag, expected: "indices such as 0-15 or 3,5,9", found: "'\(text)'")
-        }
-        out += Array(a...b)
-    }
-    guard !out.isEmpty else { throw GlassboxError.invalidArgument(name: flag, expected: "indices such as 0-15 or 3,5,9", found: "'\(text)'") }
-    return out
+    try IndexList.parse(text, name: flag, expected: "indices such as 0-15 or 3,5,9")
 }
 
 /// `glassbox explain CHECKPOINT --layer 3.weight --method clustered` — concept explanations of a layer's units.

@@ -52,16 +52,7 @@ public struct SweepSettings: Codable, Equatable, Sendable {
 
     /// `0-9`, `0,3,5`, `7`, `0-4,10`.
     public static func parseSeeds(_ text: String) throws -> [UInt64] {
-        var out: [UInt64] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { UInt64($0) }
-            guard !part.isEmpty, ends.allSatisfy({ $0 != nil }), ends.count <= 2, let lo = ends.first!, let hi = ends.last!, lo <= hi, hi - lo < 100_000 else {
-                throw GlassboxError.invalidArgument(name: "--seeds", expected: "seeds such as 0-9, 0,3,5 or 7", found: "'\(text)'")
-            }
-            out += Array(lo...hi)
-        }
-        guard Set(out).count == out.count else { throw GlassboxError.invalidArgument(name: "--seeds", expected: "distinct seeds", found: "'\(text)'") }
-        return out
+        try IndexList.parse(text, name: "--seeds", expected: "seeds such as 0-9, 0,3,5 or 7", distinct: true).map { UInt64($0) }
     }
 
     public func validate() throws {
