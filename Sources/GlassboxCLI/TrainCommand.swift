@@ -67,7 +67,7 @@ struct TrainCommand: ParsableCommand {
         logInfo("model: \(spec)  (\(net.parameterCount) parameters)")
         logInfo("data: \(data.train.name) train \(data.train.count), test \(data.test.count); \(BLAS.configuration), threads \(Parallel.threads)")
         try trainer.fit(train: data.train, test: data.test)
-        let ev = try Trainer.evaluate(net, on: data.test)
+        let ev = try trainer.lastEvaluation ?? Trainer.evaluate(net, on: data.test)
         if let out {
             var metadata = CheckpointKeys.record(request, learningRate: settings.rate)
             metadata["seed"] = String(settings.seed)

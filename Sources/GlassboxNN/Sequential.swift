@@ -34,27 +34,59 @@ public final class Sequential {
 
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.parameter.value.count } }
 
+    /// When true, training passes run each ReLU that feeds a max pooling *after* the pooling, on a quarter of the
+    /// values (for 2×2 pooling): relu(max x) = max(relu x), and back-propagating ReLU then pooling routes exactly the
+    /// same gradients (when the window's maximum is ≤ 0 both give zeros), so the numbers are bit-identical. The
+    /// ReLU's own output is then never formed: `activations[i]` of such a ReLU is an empty tensor. The trainer sets
+    /// this on its shard copies, whose activations nobody reads; evaluation passes are never reordered.
+    public var poolsBeforeReLU = false
+
+    /// True when layer `i` is a ReLU that the training pass runs after the max pooling that follows it.
+    private func reorderedReLU(_ i: Int, training: Bool) -> Bool {
+        poolsBeforeReLU && training && i + 1 < layers.count && layers[i] is ReLU && layers[i + 1] is MaxPool2d
+    }
+
     public func forward(_ x: Tensor, training: Bool = false) -> Tensor {
         lastInput = x
+        lastPassReordered = poolsBeforeReLU && training
         var h = x
         var acts: [Tensor] = []
         acts.reserveCapacity(layers.count)
-        for l in layers {
-            h = l.forward(h, training: training)
-            acts.append(h)
+        var i = 0
+        while i < layers.count {
+            if reorderedReLU(i, training: training) {
+                h = layers[i].forward(layers[i + 1].forward(h, training: training), training: training)
+                acts.append(Tensor(zeros: [0]))
+                acts.append(h)
+                i += 2
+            } else {
+                h = layers[i].forward(h, training: training)
+                acts.append(h)
+                i += 1
+            }
         }
         activations = acts
         return h
     }
+
+    /// Whether the last `forward` reordered ReLU and pooling (its `backward` must follow the same order).
+    private var lastPassReordered = false
 
     /// Back-propagates dLoss/dOutput through every layer. Returns dLoss/dInput when `needInputGradient`,
     /// otherwise skips that last (and for the first layer, often largest) product.
     @discardableResult
     public func backward(_ gradOutput: Tensor, needInputGradient: Bool = false) -> Tensor? {
         var g: Tensor? = gradOutput
-        for i in stride(from: layers.count - 1, through: 0, by: -1) {
-            guard let cur = g else { break }
-            g = layers[i].backward(cur, needInputGradient: i > 0 || needInputGradient)
+        var i = layers.count - 1
+        while i >= 0, let cur = g {
+            if i >= 1 && reorderedReLU(i - 1, training: lastPassReordered) {
+                let afterReLU = layers[i - 1].backward(cur, needInputGradient: true)!
+                g = layers[i].backward(afterReLU, needInputGradient: i - 1 > 0 || needInputGradient)
+                i -= 2
+            } else {
+                g = layers[i].backward(cur, needInputGradient: i > 0 || needInputGradient)
+                i -= 1
+            }
         }
         return g
     }

@@ -155,6 +155,9 @@ public final class Trainer {
     public let config: TrainConfig
     public let optimizer: Optimizer
     public private(set) var history = TrainingHistory()
+    /// The test-set evaluation after the last epoch, when `config.evaluateEachEpoch` made one: the trained model's
+    /// final evaluation, so callers need not run the test set again.
+    public private(set) var lastEvaluation: Evaluation?
     /// Called after each optimiser step listed in `config.checkpointSteps`, with the step number.
     public var onCheckpoint: ((Int, Sequential) throws -> Void)?
     /// Called after every epoch with its record.
@@ -192,6 +195,7 @@ public final class Trainer {
     public func fit(train: Dataset, test: Dataset? = nil, label: String = "train") throws -> TrainingHistory {
         try config.validate()
         try Trainer.checkCompatible(model, train)
+        lastEvaluation = nil
         guard train.count > 0 else {
             throw GlassboxError.invalidArgument(name: "data", expected: "training samples",
                                                 found: "none in '\(train.name)' (a file data set of one set is the test split; resplit: TRAIN:TEST splits it)")
@@ -235,6 +239,7 @@ public final class Trainer {
                 }
                 record.testLoss = ev.loss
                 record.testAccuracy = ev.accuracy
+                lastEvaluation = ev
             }
             history.epochs.append(record)
             onEpoch?(record)
@@ -248,6 +253,7 @@ public final class Trainer {
         guard config.shards > 1 else { return [model] }
         return try (0..<config.shards).map { s in
             let copy = try Sequential(spec: model.spec, seed: 0)
+            copy.poolsBeforeReLU = true
             for l in copy.layers {
                 (l as? Conv2d)?.maxWorkers = 1
                 (l as? Dropout)?.reseed(config.seed &+ 0x5EED &+ UInt64(s) &* 104_729)
@@ -316,7 +322,8 @@ public final class Trainer {
     }
 
     /// Accuracy, mean loss, per-class accuracy and confusion matrix over a data set, in batches.
-    public static func evaluate(_ model: Sequential, on data: Dataset, batchSize: Int = 1000) throws -> Evaluation {
+    /// Batches of 128 keep a CNN's activations in cache (batches of 1000 made the 10,000-image test set 1.2× slower).
+    public static func evaluate(_ model: Sequential, on data: Dataset, batchSize: Int = 128) throws -> Evaluation {
         Runtime.configure()
         try checkCompatible(model, data)
         let k = data.classCount
