@@ -5,7 +5,7 @@
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 600), one after another (Fuzz/README.md)
 #   make fuzz-ci  each target for 15 s (what CI runs after the tests)
 
-SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev libcmark-gfm-dev libcmark-gfm-extensions-dev pkg-config dataset-fashion-mnist fonts-dejavu-core
+SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libcairo2-dev zlib1g-dev libpng-dev libcmark-gfm-dev libcmark-gfm-extensions-dev pkg-config dataset-fashion-mnist fonts-dejavu-core curl
 # For the Slurm engine's tests, which start a one-node cluster of their own (skipped when these are missing).
 SLURM_PACKAGES := slurmctld slurmd slurm-client munge
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,8 +15,8 @@ public struct FetchedFile: Sendable, Equatable {
 
 /// Downloads a registered data set into a folder, verifying every file's SHA-256.
 ///
-/// Each file is streamed to a hidden temporary file in the target folder, hashed as it arrives, checked against
-/// the registry's checksum and against the announced length, and only then renamed over its final name
+/// Each file is downloaded by the `curl` program to a hidden temporary file in the target folder, checked against the
+/// announced length and the registry's checksum, and only then renamed over its final name
 /// (`rename(2)` is atomic within a folder). Any failure — HTTP error, dropped connection, short body, wrong
 /// checksum — deletes the temporary file, so the folder never holds a partial or unverified file. Files already
 /// present with the right checksum are not downloaded again. The API is synchronous, for the command line.
@@ -77,32 +74,31 @@ public enum Fetcher {
 
     /// Downloads `url` to `path` through a temporary file beside it; returns the SHA-256 (which must equal
     /// `expectedSHA256`). Nothing is left at `path` or in the temporary file when this throws.
+    ///
+    /// The transfer is `curl`'s (on PATH): Foundation's URLSession would link libcurl, OpenSSL and Kerberos into every
+    /// glassbox process, which cost 8 ms of each start-up, for the one command that downloads. `timeout` bounds the
+    /// connection and any stretch of `timeout` seconds without data; redirects are followed over http(s) only.
     @discardableResult
     public static func download(_ url: URL, to path: String, expectedSHA256: String, timeout: TimeInterval = 60) throws -> String {
         let dest = URL(fileURLWithPath: path)
         let tmp = dest.deletingLastPathComponent()
             .appendingPathComponent(".\(dest.lastPathComponent).part-\(ProcessInfo.processInfo.processIdentifier)").path
-        let delegate = DownloadDelegate(url: url.absoluteString, tmpPath: tmp, label: dest.lastPathComponent)
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = timeout
-        config.requestCachePolicy = .reloadIgnoringLocalCacheData
-        let session = URLSession(configuration: config, delegate: delegate, delegateQueue: nil)
-        logInfo("downloading \(url.absoluteString)")
-        session.dataTask(with: url).resume()
-        delegate.done.wait()
-        session.finishTasksAndInvalidate()
-        delegate.closeFile()
-
+        let headers = tmp + ".headers"
+        defer { unlink(headers) }
         func fail(_ error: GlassboxError) -> GlassboxError {
             unlink(tmp)
             return error
         }
-        if let failure = delegate.failure { throw fail(failure) }
-        if delegate.expected >= 0 && Int64(delegate.received) != delegate.expected {
-            throw fail(.network(url: url.absoluteString,
-                                reason: "short read: received \(delegate.received) of \(delegate.expected) bytes (connection dropped); nothing was saved"))
+        logInfo("downloading \(url.absoluteString)")
+        let result = try Curl.run(url: url.absoluteString, to: tmp, headers: headers, timeout: timeout, label: dest.lastPathComponent)
+        if let failure = result.failure { throw fail(.network(url: url.absoluteString, reason: failure + "; nothing was saved")) }
+        guard (200..<300).contains(result.status) else {
+            throw fail(.network(url: url.absoluteString, reason: "HTTP status \(result.status) (expected 200)"))
         }
-        let found = delegate.digest()
+        let found: String
+        do { found = try SHA256.hex(fileAt: tmp) } catch {
+            throw fail(.badFile(path: tmp, field: "download", expected: "the downloaded file", found: "\(error)"))
+        }
         guard found == expectedSHA256.lowercased() else {
             throw fail(.badFile(path: path, field: "sha256", expected: expectedSHA256.lowercased(),
                                 found: "\(found) (download from \(url.absoluteString) refused and deleted)"))
@@ -111,78 +107,96 @@ public enum Fetcher {
             let reason = String(cString: strerror(errno))
             throw fail(.badFile(path: path, field: "write", expected: "a writable location", found: reason))
         }
-        logInfo("\(dest.lastPathComponent): \(delegate.received) bytes, sha256 \(found) OK")
+        logInfo("\(dest.lastPathComponent): \(Curl.size(of: path)) bytes, sha256 \(found) OK")
         return found
     }
 }
 
-/// Streams one response body to a file while hashing it. All callbacks run on the session's serial queue; the
-/// caller reads the fields only after `done` is signalled.
-private final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    let url: String
-    let tmpPath: String
-    let done = DispatchSemaphore(value: 0)
-    private(set) var failure: GlassboxError?
-    private(set) var received = 0
-    private(set) var expected: Int64 = -1
-    private var handle: FileHandle?
-    private var hasher = SHA256()
-    private var progress: ProgressBar?
-    private let label: String
-
-    init(url: String, tmpPath: String, label: String) {
-        self.url = url
-        self.tmpPath = tmpPath
-        self.label = label
+/// One HTTP(S) transfer by the `curl` program, with a progress bar drawn from the announced length and the size of
+/// the file as it grows.
+enum Curl {
+    struct Result {
+        /// The final HTTP status (after redirects); 0 when there was no response.
+        var status: Int
+        /// Why the transfer failed, in words, or nil when curl finished it.
+        var failure: String?
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-            failure = .network(url: url, reason: "HTTP status \(http.statusCode) (expected 200)")
-            completionHandler(.cancel)
-            return
+    /// Why curl stopped, for the exit codes a download meets (curl(1), EXIT CODES).
+    static func reason(exitCode: Int32, stderr: String, timeout: TimeInterval) -> String {
+        switch exitCode {
+        case 6: return "could not resolve the host"
+        case 7: return "could not connect to the server"
+        case 18: return "short read: the connection dropped before the announced length arrived"
+        case 23: return "could not write the temporary file"
+        case 28: return "timed out (no connection, or no data for \(Int(timeout)) s)"
+        case 35, 60: return "TLS failed: \(stderr)"
+        case 56: return "the connection dropped while receiving data"
+        default:
+            let message = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            return "curl exit \(exitCode)" + (message.isEmpty ? "" : ": \(message)")
         }
-        expected = response.expectedContentLength
-        guard FileManager.default.createFile(atPath: tmpPath, contents: nil),
-              let h = FileHandle(forWritingAtPath: tmpPath) else {
-            failure = .badFile(path: tmpPath, field: "write", expected: "a writable folder", found: "cannot create the temporary file")
-            completionHandler(.cancel)
-            return
+    }
+
+    static func run(url: String, to file: String, headers: String, timeout: TimeInterval, label: String) throws -> Result {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
+        guard let curl = path.map({ ($0 as NSString).appendingPathComponent("curl") }).first(where: FileManager.default.isExecutableFile) else {
+            throw GlassboxError.message("datasets fetch downloads with the curl program, which is not on PATH: install it (apt-get install curl)")
         }
-        handle = h
-        if expected > 0 { progress = ProgressBar(total: Int(expected), label: label) }
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        guard failure == nil, let handle else { return }
-        do {
-            try handle.write(contentsOf: data)
-        } catch {
-            failure = .badFile(path: tmpPath, field: "write", expected: "room to write", found: error.localizedDescription)
-            dataTask.cancel()
-            return
+        let seconds = String(max(1, Int(timeout.rounded(.up))))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: curl)
+        p.arguments = ["--silent", "--show-error", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
+                       "--connect-timeout", seconds, "--speed-limit", "1", "--speed-time", seconds,
+                       "--dump-header", headers, "--output", file, "--write-out", "%{http_code}", url]
+        p.standardInput = FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let done = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in done.signal() }
+        try p.run()
+        let collected = Drain(out, err)
+        var bar: ProgressBar?
+        while done.wait(timeout: .now() + 0.2) == .timedOut {
+            if bar == nil, let length = announcedLength(headers) { bar = ProgressBar(total: length, label: label) }
+            bar?.update(size(of: file))
         }
-        hasher.update(data)
-        received += data.count
-        progress?.update(received)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        progress?.finish()
-        if let error, failure == nil {
-            failure = .network(url: url, reason: "download failed after \(received) bytes: \(error.localizedDescription); nothing was saved")
+        bar?.finish()
+        collected.wait()
+        let status = Int(String(decoding: collected.out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        guard p.terminationStatus == 0 else {
+            return Result(status: status, failure: reason(exitCode: p.terminationStatus, stderr: String(decoding: collected.err, as: UTF8.self),
+                                                          timeout: timeout))
         }
-        done.signal()
+        return Result(status: status, failure: nil)
     }
 
-    func closeFile() {
-        try? handle?.close()
-        handle = nil
+    static func size(of file: String) -> Int {
+        var st = stat()
+        return stat(file, &st) == 0 ? Int(st.st_size) : 0
     }
 
-    func digest() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    /// Reads a child's stdout and stderr to their ends on two threads, so a full pipe never blocks it.
+    final class Drain: @unchecked Sendable {
+        private(set) var out = Data(), err = Data()
+        private let group = DispatchGroup()
+        init(_ o: Pipe, _ e: Pipe) {
+            group.enter()
+            Thread { self.out = o.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
+            group.enter()
+            Thread { self.err = e.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
+        }
+        func wait() { group.wait() }
+    }
+
+    /// The Content-Length of the last response in a header dump (redirects write one block each), if any.
+    static func announcedLength(_ headers: String) -> Int? {
+        guard let text = try? String(contentsOfFile: headers, encoding: .utf8) else { return nil }
+        return text.split(whereSeparator: \.isNewline).reversed().lazy.compactMap { line -> Int? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+            return Int(parts[1].trimmingCharacters(in: .whitespaces))
+        }.first
     }
 }

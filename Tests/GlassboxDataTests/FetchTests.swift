@@ -146,4 +146,23 @@ final class FetchTests: XCTestCase {
         XCTAssertEqual(test.labels, [0, 1])
         XCTAssertEqual(try DatasetRegistry.load(name: info.name, split: .train, directory: target).labels, [1, 2, 3, 4, 5])
     }
+
+    /// The progress bar's total comes from the last response's Content-Length (a redirect writes a block of its own).
+    func testAnnouncedLengthIsTheLastResponses() throws {
+        let path = dir + "/headers.txt"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "HTTP/1.1 302 Found\r\nContent-Length: 12\r\nLocation: /b\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length:  4096\r\n\r\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(Curl.announcedLength(path), 4096)
+        try "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertNil(Curl.announcedLength(path))
+        XCTAssertNil(Curl.announcedLength(dir + "/no-such-file"))
+    }
+
+    func testCurlExitCodesReadAsReasons() {
+        XCTAssertEqual(Curl.reason(exitCode: 7, stderr: "x", timeout: 60), "could not connect to the server")
+        XCTAssertEqual(Curl.reason(exitCode: 28, stderr: "", timeout: 30), "timed out (no connection, or no data for 30 s)")
+        XCTAssertEqual(Curl.reason(exitCode: 99, stderr: "curl: (99) odd\n", timeout: 60), "curl exit 99: curl: (99) odd")
+        XCTAssertEqual(Curl.reason(exitCode: 99, stderr: "", timeout: 60), "curl exit 99")
+    }
 }
