@@ -146,7 +146,8 @@ enum Curl {
         let seconds = String(max(1, Int(timeout.rounded(.up))))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: curl)
-        p.arguments = ["--silent", "--show-error", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
+        // -q (first): ignore any ~/.curlrc, so only these options apply.
+        p.arguments = ["-q", "--silent", "--show-error", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
                        "--connect-timeout", seconds, "--speed-limit", "1", "--speed-time", seconds,
                        "--dump-header", headers, "--output", file, "--write-out", "%{http_code}", url]
         p.standardInput = FileHandle.nullDevice
@@ -156,17 +157,17 @@ enum Curl {
         let done = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in done.signal() }
         try p.run()
-        let collected = Drain(out, err)
+        let drain = PipeDrain(out, err)
         var bar: ProgressBar?
         while done.wait(timeout: .now() + 0.2) == .timedOut {
             if bar == nil, let length = announcedLength(headers) { bar = ProgressBar(total: length, label: label) }
             bar?.update(size(of: file))
         }
         bar?.finish()
-        collected.wait()
-        let status = Int(String(decoding: collected.out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let (written, errors) = drain.finish()
+        let status = Int(written.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         guard p.terminationStatus == 0 else {
-            return Result(status: status, failure: reason(exitCode: p.terminationStatus, stderr: String(decoding: collected.err, as: UTF8.self),
+            return Result(status: status, failure: reason(exitCode: p.terminationStatus, stderr: errors,
                                                           timeout: timeout))
         }
         return Result(status: status, failure: nil)
@@ -175,19 +176,6 @@ enum Curl {
     static func size(of file: String) -> Int {
         var st = stat()
         return stat(file, &st) == 0 ? Int(st.st_size) : 0
-    }
-
-    /// Reads a child's stdout and stderr to their ends on two threads, so a full pipe never blocks it.
-    final class Drain: @unchecked Sendable {
-        private(set) var out = Data(), err = Data()
-        private let group = DispatchGroup()
-        init(_ o: Pipe, _ e: Pipe) {
-            group.enter()
-            Thread { self.out = o.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
-            group.enter()
-            Thread { self.err = e.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
-        }
-        func wait() { group.wait() }
     }
 
     /// The Content-Length of the last response in a header dump (redirects write one block each), if any.

@@ -37,7 +37,7 @@ enum Subprocess {
         p.terminationHandler = { _ in done.signal() }
         try p.run()
         // Read both pipes on their own threads so a full pipe never blocks the child.
-        let reader = PipeReader(outPipe, errPipe)
+        let reader = PipeDrain(outPipe, errPipe)
         if done.wait(timeout: .now() + timeout) == .timedOut {
             p.terminate()
             if done.wait(timeout: .now() + 2) == .timedOut { kill(p.processIdentifier, SIGKILL); done.wait() }
@@ -53,21 +53,5 @@ enum Subprocess {
         if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin"]
         return path.map { ($0 as NSString).appendingPathComponent(command) }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// Drains two pipes concurrently.
-    final class PipeReader: @unchecked Sendable {
-        private var out = Data(), err = Data()
-        private let group = DispatchGroup()
-        init(_ o: Pipe, _ e: Pipe) {
-            group.enter()
-            Thread { self.out = o.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
-            group.enter()
-            Thread { self.err = e.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }.start()
-        }
-        func finish() -> (String, String) {
-            _ = group.wait(timeout: .now() + 5)
-            return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-        }
     }
 }
