@@ -116,6 +116,15 @@ public enum Parallel {
     /// on each chunk, concurrently when `parts > 1`.
     /// With `concurrently: false` the chunks run one after another on the calling thread (same split, same
     /// results), which is how callers keep their numbers independent of the machine's thread count.
+    /// Runs `a` and `b` at the same time (one after the other with one thread) and returns both outcomes.
+    public static func both<A, B>(_ a: () throws -> A, _ b: () throws -> B) -> (Result<A, Error>, Result<B, Error>) {
+        let box = BothBox<A, B>()
+        forChunks(2, parts: 2, concurrently: threads > 1) { p, _ in
+            if p == 0 { box.first = Result { try a() } } else { box.second = Result { try b() } }
+        }
+        return (box.first!, box.second!)
+    }
+
     public static func forChunks(_ n: Int, parts requested: Int = Parallel.threads, concurrently: Bool = true,
                                  _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         let parts = max(1, min(requested, n))
@@ -131,4 +140,10 @@ public enum Parallel {
             for p in 0..<parts { body(p, range(p)) }
         }
     }
+}
+
+/// The two outcomes of `Parallel.both`, each written by one thread.
+private final class BothBox<A, B>: @unchecked Sendable {
+    var first: Result<A, Error>?
+    var second: Result<B, Error>?
 }

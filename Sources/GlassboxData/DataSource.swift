@@ -180,8 +180,11 @@ public struct DataSource: Codable, Sendable, Equatable {
             let (a, b) = try all.split(trainCount: r[0], testCount: r[1], seed: seed)
             return DataPair(train: a, test: b)
         }
-        let train = try DatasetRegistry.load(name: dataset, split: .train, limit: trainLimit, directory: folder)
-        let test = try DatasetRegistry.load(name: dataset, split: .test, limit: testLimit, directory: folder)
-        return DataPair(train: train, test: test)
+        // The two splits load at the same time (gunzip and conversion are single-threaded); a failure of the training
+        // split is reported first, as when they loaded one after the other.
+        let (train, test) = Parallel.both(
+            { try DatasetRegistry.load(name: dataset, split: .train, limit: trainLimit, directory: folder) },
+            { try DatasetRegistry.load(name: dataset, split: .test, limit: testLimit, directory: folder) })
+        return DataPair(train: try train.get(), test: try test.get())
     }
 }
