@@ -124,8 +124,9 @@ public enum LayerOutputs {
         var start = 0
         while start < n {
             let end = min(n, start + batchSize)
-            _ = model.forward(images.rows(start..<end))
-            let a = model.activations[layer]
+            // Only the layers up to `layer` run: the outputs are the same, and a probe pass over an early layer no
+            // longer pays for the rest of the network.
+            let a = model.forward(images.rows(start..<end), through: layer)
             a.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     (dst.baseAddress! + start * per).update(from: src.baseAddress!, count: (end - start) * per)

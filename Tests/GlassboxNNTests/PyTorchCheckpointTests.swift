@@ -104,6 +104,12 @@ final class PyTorchCheckpointTests: XCTestCase {
             XCTAssertEqual(flat.shape, [2, 27], file: file, line: line)
             for i in 0..<27 { XCTAssertEqual(flat.scalars[s * 27 + i], pooled[i], accuracy: 1e-6, file: file, line: line) }
         }
+        // `collect` runs only the layers up to the one asked for; its outputs are those of a whole forward pass, bit for bit.
+        for layer in 0..<model.layers.count {
+            _ = model.forward(x)
+            let whole = model.activations[layer].scalars.map(\.bitPattern)
+            XCTAssertEqual(try LayerOutputs.collect(model, layer: layer, images: x).scalars.map(\.bitPattern), whole, file: file, line: line)
+        }
     }
 
     func testAPyTorchCNNStateDictGivesTheLogitsOfTheDefinition() throws {
