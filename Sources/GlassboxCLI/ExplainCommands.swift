@@ -184,7 +184,7 @@ struct AttributeCommand: ParsableCommand {
         guard let tc = TargetClass(rawValue: `class`) else { throw GlassboxError.invalidArgument(name: "--class", expected: "predicted or label", found: "'\(`class`)'") }
         choice.targetClass = tc
         let c = try LoadedCheckpoint(checkpoint)
-        let test = try dataOptions.load(seed: settings.seed, recorded: c.data).test
+        let test = try dataOptions.loadTest(seed: settings.seed, recorded: c.data)
         let (inputs, indices, labels, targets) = try renamingArguments { try choice.select(c.model, test) }
         let maps = try renamingArguments { try methods.map { try Attribution.compute(model: c.model, inputs: inputs, targets: targets, config: settings.config($0)) } }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

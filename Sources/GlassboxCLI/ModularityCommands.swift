@@ -61,7 +61,7 @@ struct ECSCommand: ParsableCommand {
 
     func run() throws {
         let c = try LoadedCheckpoint(checkpoint)
-        let test = try dataOptions.load(seed: seed, recorded: c.data).test
+        let test = try dataOptions.loadTest(seed: seed, recorded: c.data)
         try printJSON(try EffectiveCircuitSize.run(c.model, test: test), pretty: true)
     }
 }

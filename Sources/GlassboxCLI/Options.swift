@@ -40,10 +40,16 @@ struct DataOptions: ParsableArguments {
     }
 
     func load(seed: UInt64, recorded: DataRequest? = nil) throws -> DataPair {
-        try renamingArguments(["dataset": "--data", "resplit": "--resplit", "train-limit": "--limit", "test-limit": "--limit"]) {
-            try request(seed: seed, recorded: recorded).load()
-        }
+        try renamingArguments(DataOptions.flagNames) { try request(seed: seed, recorded: recorded).load() }
     }
+
+    /// The test split alone (evaluation, ablation, explanations of a saved model): the training split is not read.
+    func loadTest(seed: UInt64, recorded: DataRequest? = nil) throws -> Dataset {
+        try renamingArguments(DataOptions.flagNames) { try request(seed: seed, recorded: recorded).loadTest() }
+    }
+
+    /// The data request's field names as the flags that set them, for error messages.
+    static let flagNames = ["dataset": "--data", "resplit": "--resplit", "train-limit": "--limit", "test-limit": "--limit"]
 }
 
 /// How a PyTorch state dict's names map onto the model's (`--strip-prefix module.`, `--ignore num_batches_tracked`).

@@ -93,7 +93,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let c = try LoadedCheckpoint(checkpoint, flags: names)
-        let test = try dataOptions.load(seed: seed, recorded: c.data).test
+        let test = try dataOptions.loadTest(seed: seed, recorded: c.data)
         try printEvaluation(try Trainer.evaluate(c.model, on: test), history: nil, json: json)
     }
 }

@@ -123,6 +123,9 @@ public struct DataRequest: Codable, Equatable, Sendable {
 
     /// Resolves and loads.
     public func load() throws -> DataPair { try resolve().source.load() }
+
+    /// Resolves and loads the test split alone (`DataSource.loadTest`).
+    public func loadTest() throws -> Dataset { try resolve().source.loadTest() }
 }
 
 /// How a data set was found (enough to load it again identically; recorded in run.json and the cell cache).
@@ -148,8 +151,14 @@ public struct DataSource: Codable, Sendable, Equatable {
     }
 
     /// Loads the data and applies the normalisation.
-    public func load() throws -> DataPair {
-        var pair = try loadPixels()
+    public func load() throws -> DataPair { try load(testOnly: false) }
+
+    /// The test split alone, normalised (what evaluation needs): the training split is not read, unless a re-split
+    /// makes both splits from the stored test split.
+    public func loadTest() throws -> Dataset { try load(testOnly: true).test }
+
+    private func load(testOnly: Bool) throws -> DataPair {
+        var pair = try loadPixels(testOnly: testOnly)
         let n = normalization ?? Normalization()
         if !n.scale, paths == nil {
             // Registry readers scale to [0, 1]; their pixels are 8-bit, so ×255 recovers them exactly.
@@ -163,11 +172,11 @@ public struct DataSource: Codable, Sendable, Equatable {
     }
 
     /// The data as stored (scaled to [0, 1] unless a file location's normalisation says otherwise).
-    func loadPixels() throws -> DataPair {
+    func loadPixels(testOnly: Bool = false) throws -> DataPair {
         let location = try DataLocation.parse(dataset)
         if location.isFile {
             let name = location.defaultName, scale = normalization?.scale ?? true
-            let (train, test) = try FileData.load(location, paths: paths ?? location.paths, name: name, train: resplit == nil,
+            let (train, test) = try FileData.load(location, paths: paths ?? location.paths, name: name, train: resplit == nil && !testOnly,
                                                   trainLimit: trainLimit, testLimit: resplit == nil ? testLimit : nil, scale: scale)
             if let r = resplit {
                 let (a, b) = try test.split(trainCount: r[0], testCount: r[1], seed: seed)
@@ -179,6 +188,10 @@ public struct DataSource: Codable, Sendable, Equatable {
             let all = try DatasetRegistry.load(name: dataset, split: .test, directory: folder)
             let (a, b) = try all.split(trainCount: r[0], testCount: r[1], seed: seed)
             return DataPair(train: a, test: b)
+        }
+        if testOnly {
+            let test = try DatasetRegistry.load(name: dataset, split: .test, limit: testLimit, directory: folder)
+            return DataPair(train: test.limit(0), test: test)
         }
         // The two splits load at the same time (gunzip and conversion are single-threaded); a failure of the training
         // split is reported first, as when they loaded one after the other.

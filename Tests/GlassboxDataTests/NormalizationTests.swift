@@ -71,4 +71,34 @@ final class NormalizationTests: XCTestCase {
         XCTAssertTrue(raw.test.images.scalars.allSatisfy { $0 == $0.rounded() && $0 >= 0 && $0 <= 255 })
         XCTAssertEqual(raw.test.images.scalars.map { $0 / 255 }, scaled.test.images.scalars, "Float(b) / 255 both ways")
     }
+
+    /// `loadTest` gives exactly the test split `load` gives (registry, re-split, image folder), without the training split.
+    func testLoadTestEqualsTheTestSplitOfLoad() throws {
+        var requests: [DataRequest] = []
+        let folder = "/usr/share/datasets/fashion-mnist"
+        if FileManager.default.fileExists(atPath: folder + "/t10k-labels-idx1-ubyte.gz") {
+            requests.append(DataRequest(dataset: "fashion-mnist", directory: folder, trainLimit: 5, testLimit: 7,
+                                        normalization: Normalization(scale: true, mean: [0.3], std: [0.4])))
+        }
+        if FileManager.default.fileExists(atPath: sharedMNIST + "/t10k-labels-idx1-ubyte.gz") {
+            requests.append(DataRequest(dataset: "mnist", directory: sharedMNIST, resplit: [30, 20], seed: 4))
+        }
+        let dir = try makeTempDir("loadtest")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (split, v) in [("train", 200), ("test", 100)] {
+            let f = (dir as NSString).appendingPathComponent("\(split)/a")
+            try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
+            try PNGFile.encode(width: 1, height: 1, colorType: 0, bitDepth: 8, rows: [UInt8(v)], stride: 1)
+                .write(to: URL(fileURLWithPath: (f as NSString).appendingPathComponent("1.png")))
+        }
+        requests.append(DataRequest(dataset: "folder:\(dir)"))
+        for r in requests {
+            let whole = try r.load().test, alone = try r.loadTest()
+            XCTAssertEqual(alone.images.shape, whole.images.shape, r.dataset)
+            XCTAssertEqual(alone.images.scalars.map(\.bitPattern), whole.images.scalars.map(\.bitPattern), r.dataset)
+            XCTAssertEqual(alone.labels, whole.labels, r.dataset)
+            XCTAssertEqual(alone.classNames, whole.classNames, r.dataset)
+        }
+        XCTAssertGreaterThanOrEqual(requests.count, 1)
+    }
 }
