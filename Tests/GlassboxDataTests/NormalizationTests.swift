@@ -45,12 +45,7 @@ final class NormalizationTests: XCTestCase {
     func testUnscaledPixelsStayRawAndShowDividedByTheirRange() throws {
         let dir = try makeTempDir("norm")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for (split, v) in [("train", 200), ("test", 100)] {
-            let folder = (dir as NSString).appendingPathComponent("\(split)/a")
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try PNGFile.encode(width: 1, height: 1, colorType: 0, bitDepth: 8, rows: [UInt8(v)], stride: 1)
-                .write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("1.png")))
-        }
+        try writeOnePixelFolder(dir)
         let raw = try DataRequest(dataset: "folder:\(dir)", normalization: Normalization(scale: false, mean: [100], std: [50])).load()
         XCTAssertEqual(raw.train.images.scalars, [2])
         XCTAssertEqual(raw.test.images.scalars, [0])
@@ -85,12 +80,7 @@ final class NormalizationTests: XCTestCase {
         }
         let dir = try makeTempDir("loadtest")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for (split, v) in [("train", 200), ("test", 100)] {
-            let f = (dir as NSString).appendingPathComponent("\(split)/a")
-            try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
-            try PNGFile.encode(width: 1, height: 1, colorType: 0, bitDepth: 8, rows: [UInt8(v)], stride: 1)
-                .write(to: URL(fileURLWithPath: (f as NSString).appendingPathComponent("1.png")))
-        }
+        try writeOnePixelFolder(dir)
         requests.append(DataRequest(dataset: "folder:\(dir)"))
         for r in requests {
             let whole = try r.load().test, alone = try r.loadTest()
@@ -100,5 +90,15 @@ final class NormalizationTests: XCTestCase {
             XCTAssertEqual(alone.classNames, whole.classNames, r.dataset)
         }
         XCTAssertGreaterThanOrEqual(requests.count, 1)
+    }
+
+    /// An image folder with one 1×1 grey PNG per split: 200 in train/a, 100 in test/a.
+    private func writeOnePixelFolder(_ dir: String) throws {
+        for (split, v) in [("train", 200), ("test", 100)] {
+            let folder = (dir as NSString).appendingPathComponent("\(split)/a")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try PNGFile.encode(width: 1, height: 1, colorType: 0, bitDepth: 8, rows: [UInt8(v)], stride: 1)
+                .write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("1.png")))
+        }
     }
 }
