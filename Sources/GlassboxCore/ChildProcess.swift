@@ -1,5 +1,13 @@
 import Foundation
 
+/// Where `command` lives: itself when it names a path (and is executable), else the first executable of that name
+/// on PATH, then in /usr/bin and /usr/sbin (where Debian puts curl and Slurm's programs).
+public func executablePath(_ command: String) -> String? {
+    if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin"]
+    return path.map { ($0 as NSString).appendingPathComponent(command) }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
 /// Reads a child process's standard output and error to their ends on two threads, so a full pipe never blocks it.
 public final class PipeDrain: @unchecked Sendable {
     private var out = Data(), err = Data()

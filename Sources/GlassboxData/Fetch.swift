@@ -139,8 +139,7 @@ enum Curl {
     }
 
     static func run(url: String, to file: String, headers: String, timeout: TimeInterval, label: String) throws -> Result {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin"]
-        guard let curl = path.map({ ($0 as NSString).appendingPathComponent("curl") }).first(where: FileManager.default.isExecutableFile) else {
+        guard let curl = executablePath("curl") else {
             throw GlassboxError.message("datasets fetch downloads with the curl program, which is not on PATH: install it (apt-get install curl)")
         }
         let seconds = String(max(1, Int(timeout.rounded(.up))))

@@ -24,7 +24,7 @@ enum Subprocess {
 
     static func run(_ command: String, _ arguments: [String], timeout: Double) throws -> Output {
         let p = Process()
-        guard let exe = locate(command) else {
+        guard let exe = executablePath(command) else {
             throw GlassboxError.message("\(command) not found on PATH: --engine slurm runs on a Slurm login node (sbatch, scontrol, scancel)")
         }
         p.executableURL = URL(fileURLWithPath: exe)
@@ -46,12 +46,5 @@ enum Subprocess {
         }
         let (out, err) = reader.finish()
         return Output(status: p.terminationStatus, out: out, err: err)
-    }
-
-    /// The command's path on PATH (plus /usr/sbin and /usr/bin, where Debian puts Slurm's programs).
-    static func locate(_ command: String) -> String? {
-        if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin"]
-        return path.map { ($0 as NSString).appendingPathComponent(command) }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
