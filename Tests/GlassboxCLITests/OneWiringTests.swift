@@ -64,25 +64,30 @@ final class OneWiringTests: XCTestCase {
                     "--epochs", "2", "--batch", "50", "--lr", "0.1", "--quiet", "--out", out])
     }
 
-    let dataAndMLP = """
-    ```glassbox
-    step: data
-    dataset: mnist
-    name: digits
-    resplit: 400:200
-    ```
+    /// The MNIST test set re-split 400:200 as 'digits', then a model trained on it (as the command line's train does).
+    func digitsAnd(train name: String, model: String, epochs: Int, lr: Double) -> String {
+        """
+        ```glassbox
+        step: data
+        dataset: mnist
+        name: digits
+        resplit: 400:200
+        ```
 
-    ```glassbox
-    step: train
-    name: mlp
-    model: mlp 784-24-12-10 relu
-    data: digits
-    epochs: 2
-    batch: 50
-    lr: 0.1
-    ```
+        ```glassbox
+        step: train
+        name: \(name)
+        model: \(model)
+        data: digits
+        epochs: \(epochs)
+        batch: 50
+        lr: \(lr)
+        ```
 
-    """
+        """
+    }
+
+    var dataAndMLP: String { digitsAnd(train: "mlp", model: Self.mlp, epochs: 2, lr: 0.1) }
 
     func testPruneAndClusterGiveTheSameNumbersFromTheCommandLineAndARecipe() throws {
         let results = try runRecipe(dataAndMLP + """
@@ -124,24 +129,7 @@ final class OneWiringTests: XCTestCase {
     /// way on both sides) and the same 120 probe images give the same result, every IoU and formula included.
     func testExplanationsGiveTheSameNumbersFromTheCommandLineAndARecipe() throws {
         let spec = "input 1x28x28; conv 6 k5 p2; relu; maxpool 2; flatten; linear 10"
-        let results = try runRecipe("""
-        ```glassbox
-        step: data
-        dataset: mnist
-        name: digits
-        resplit: 400:200
-        ```
-
-        ```glassbox
-        step: train
-        name: cnn
-        model: \(spec)
-        data: digits
-        epochs: 1
-        batch: 50
-        lr: 0.05
-        ```
-
+        let results = try runRecipe(digitsAnd(train: "cnn", model: spec, epochs: 1, lr: 0.05) + """
         ```glassbox
         step: concepts
         data: digits

@@ -25,6 +25,17 @@ final class ConvSparseTests: XCTestCase {
         return (dw, dx, db)
     }
 
+    /// Runs `conv.backward(dy)` (after its forward on `x`) and compares dW and dX with the definition within `tolerance`,
+    /// db within a tenth of it.
+    func assertBackwardMatchesDefinition(_ conv: Conv2d, _ x: Tensor, _ dy: Tensor, padding: Int, tolerance: Float, _ what: String,
+                                         file: StaticString = #filePath, line: UInt = #line) {
+        let dx = conv.backward(dy, needInputGradient: true)!
+        let ref = naiveBackward(x: x, dy: dy, w: conv.weight.value, padding: padding)
+        XCTAssertLessThan(conv.weight.grad.maxAbsDifference(ref.dw), tolerance, what, file: file, line: line)
+        XCTAssertLessThan(dx.maxAbsDifference(ref.dx), tolerance, what, file: file, line: line)
+        XCTAssertLessThan(conv.bias!.grad.maxAbsDifference(ref.db), tolerance / 10, what, file: file, line: line)
+    }
+
     func testSparseAndDenseBackwardMatchTheDefinition() {
         var g = SeededGenerator(seed: 21)
         for (density, kernel, padding, width) in [(0.1, 5, 2, 12), (0.9, 5, 2, 12), (0.2, 3, 1, 6), (0.25, 9, 4, 10)] {
@@ -33,12 +44,7 @@ final class ConvSparseTests: XCTestCase {
             let y = conv.forward(x, training: true)
             var dy = Tensor.normal(y.shape, using: &g)
             for i in 0..<dy.count where g.uniform() > Float(density) { dy[flat: i] = 0 }
-            let dx = conv.backward(dy, needInputGradient: true)!
-            let ref = naiveBackward(x: x, dy: dy, w: conv.weight.value, padding: padding)
-            let what = "density \(density) k\(kernel)"
-            XCTAssertLessThan(conv.weight.grad.maxAbsDifference(ref.dw), 1e-3, what)
-            XCTAssertLessThan(dx.maxAbsDifference(ref.dx), 1e-3, what)
-            XCTAssertLessThan(conv.bias!.grad.maxAbsDifference(ref.db), 1e-4, what)
+            assertBackwardMatchesDefinition(conv, x, dy, padding: padding, tolerance: 1e-3, "density \(density) k\(kernel)")
         }
     }
 
@@ -53,12 +59,7 @@ final class ConvSparseTests: XCTestCase {
             let y = conv.forward(x, training: true)
             var dy = Tensor(zeros: y.shape)
             for i in stride(from: 0, to: dy.count, by: 4) { dy[flat: i] = g.uniform() - 0.5 }
-            let dx = conv.backward(dy, needInputGradient: true)!
-            let ref = naiveBackward(x: x, dy: dy, w: conv.weight.value, padding: padding)
-            let what = "in \(cin) k\(kernel) \(h)x\(w)"
-            XCTAssertLessThan(conv.weight.grad.maxAbsDifference(ref.dw), 1e-4, what)
-            XCTAssertLessThan(dx.maxAbsDifference(ref.dx), 1e-4, what)
-            XCTAssertLessThan(conv.bias!.grad.maxAbsDifference(ref.db), 1e-5, what)
+            assertBackwardMatchesDefinition(conv, x, dy, padding: padding, tolerance: 1e-4, "in \(cin) k\(kernel) \(h)x\(w)")
         }
     }
 }
