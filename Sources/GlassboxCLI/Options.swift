@@ -43,7 +43,7 @@ struct DataOptions: ParsableArguments {
         try renamingArguments(DataOptions.flagNames) { try request(seed: seed, recorded: recorded).load() }
     }
 
-    /// The test split alone (evaluation, ablation, explanations of a saved model): the training split is not read.
+    /// The test split alone (`evaluate`, `ecs`, `attribute` on a saved model): the training split is not read.
     func loadTest(seed: UInt64, recorded: DataRequest? = nil) throws -> Dataset {
         try renamingArguments(DataOptions.flagNames) { try request(seed: seed, recorded: recorded).loadTest() }
     }

@@ -167,9 +167,9 @@ public final class Workspace: @unchecked Sendable {
     }
 
     /// A model and the test split it is analysed on: `data`, else the data the model was made with.
-    public func modelWithTestData(_ name: String, data: String?) throws -> (record: ModelRecord, model: Sequential, test: Dataset) {
+    public func modelWithTestData(_ name: String, data: String?) throws -> (model: Sequential, test: Dataset) {
         let (record, model) = try self.model(name)
-        return (record, model, try dataPair(data ?? record.data).test)
+        return (model, try dataPair(data ?? record.data).test)
     }
 
     public func modelRecord(_ name: String) throws -> ModelRecord {

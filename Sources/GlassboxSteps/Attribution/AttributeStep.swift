@@ -51,7 +51,7 @@ public struct AttributeStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (_, model, test) = try ws.modelWithTestData(o.model, data: o.data)
+        let (model, test) = try ws.modelWithTestData(o.model, data: o.data)
         let (inputs, indices, labels, targets) = try o.choice.select(model, test)
         let maps = try o.methods.map { try Attribution.compute(model: model, inputs: inputs, targets: targets, config: o.settings.config($0)) }
         let stored = try ws.addResult(AttributeStepResult(images: indices, labels: labels, targets: targets, attributions: maps),

@@ -59,7 +59,7 @@ public struct AttributionCheckStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (_, model, test) = try ws.modelWithTestData(o.model, data: o.data)
+        let (model, test) = try ws.modelWithTestData(o.model, data: o.data)
         let (inputs, indices, labels, targets) = try o.choice.select(model, test)
         var curves: [DeletionInsertionResult] = [], tests: [RandomisationTestResult] = [], means: [(AttributionMethod, ClassMeanMaps)] = []
         var constant: [Double] = []

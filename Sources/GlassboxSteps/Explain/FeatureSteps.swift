@@ -42,7 +42,7 @@ public struct ExamplesStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (_, model, test) = try ws.modelWithTestData(o.model, data: o.data)
+        let (model, test) = try ws.modelWithTestData(o.model, data: o.data)
         try Trainer.checkCompatible(model, test)
         let layer = try ModelAccess.unitLayer(model, o.layer)
         let r = try DatasetExamples.find(model: model, images: test.images,
@@ -137,7 +137,7 @@ public struct VisualiseStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (_, model, test) = try ws.modelWithTestData(o.model, data: o.data)
+        let (model, test) = try ws.modelWithTestData(o.model, data: o.data)
         try Trainer.checkCompatible(model, test)
         let config = o.settings.resolved(layer: try ModelAccess.unitLayer(model, o.layer), units: o.units, inputCount: test.featureCount)
         let r = try ActivationMaximisation.run(model: model, config: config)

@@ -68,9 +68,8 @@ public struct AblateStep: DeclaredStep {
 
     public func run(_ ctx: CellContext, _ ws: Workspace) throws -> CellResult<Produced> {
         let o = try options(ctx)
-        let (record, model) = try ws.model(o.model)
+        let (model, test) = try ws.modelWithTestData(o.model, data: o.data)
         let cl = try coClusters(in: ws, o.clusters, layer: o.layer)
-        let test = try ws.dataPair(o.data ?? record.data).test
         let r: AblationResult
         do { r = try ClusterAblation.run(model, layer: o.layer, clusters: cl, test: test, mode: o.mode) } catch let e as GlassboxError {
             if case .shapeMismatch = e { throw GlassboxError.invalidArgument(name: "clusters", expected: "co-clusters of \(o.layer) of '\(o.model)'", found: "\(e)") }
