@@ -143,31 +143,21 @@ enum Curl {
             throw GlassboxError.message("datasets fetch downloads with the curl program, which is not on PATH: install it (apt-get install curl)")
         }
         let seconds = String(max(1, Int(timeout.rounded(.up))))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: curl)
         // -q (first): ignore any ~/.curlrc, so only these options apply.
-        p.arguments = ["-q", "--silent", "--show-error", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
-                       "--connect-timeout", seconds, "--speed-limit", "1", "--speed-time", seconds,
-                       "--dump-header", headers, "--output", file, "--write-out", "%{http_code}", url]
-        p.standardInput = FileHandle.nullDevice
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        let done = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in done.signal() }
-        try p.run()
-        let drain = PipeDrain(out, err)
+        let child = try ChildProcess(curl, ["-q", "--silent", "--show-error", "--location", "--proto", "=http,https",
+                                            "--proto-redir", "=http,https", "--connect-timeout", seconds, "--speed-limit", "1",
+                                            "--speed-time", seconds, "--dump-header", headers, "--output", file,
+                                            "--write-out", "%{http_code}", url])
         var bar: ProgressBar?
-        while done.wait(timeout: .now() + 0.2) == .timedOut {
+        while !child.waitForExit(seconds: 0.2) {
             if bar == nil, let length = announcedLength(headers) { bar = ProgressBar(total: length, label: label) }
             bar?.update(size(of: file))
         }
         bar?.finish()
-        let (written, errors) = drain.finish()
+        let (written, errors) = child.output()
         let status = Int(written.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        guard p.terminationStatus == 0 else {
-            return Result(status: status, failure: reason(exitCode: p.terminationStatus, stderr: errors,
-                                                          timeout: timeout))
+        guard child.process.terminationStatus == 0 else {
+            return Result(status: status, failure: reason(exitCode: child.process.terminationStatus, stderr: errors, timeout: timeout))
         }
         return Result(status: status, failure: nil)
     }

@@ -23,28 +23,17 @@ enum Subprocess {
     }
 
     static func run(_ command: String, _ arguments: [String], timeout: Double) throws -> Output {
-        let p = Process()
         guard let exe = executablePath(command) else {
             throw GlassboxError.message("\(command) not found on PATH: --engine slurm runs on a Slurm login node (sbatch, scontrol, scancel)")
         }
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = arguments
-        p.standardInput = FileHandle.nullDevice
-        let outPipe = Pipe(), errPipe = Pipe()
-        p.standardOutput = outPipe
-        p.standardError = errPipe
-        let done = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in done.signal() }
-        try p.run()
-        // Read both pipes on their own threads so a full pipe never blocks the child.
-        let reader = PipeDrain(outPipe, errPipe)
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            p.terminate()
-            if done.wait(timeout: .now() + 2) == .timedOut { kill(p.processIdentifier, SIGKILL); done.wait() }
-            _ = reader.finish()
+        let child = try ChildProcess(exe, arguments)
+        if !child.waitForExit(seconds: timeout) {
+            child.process.terminate()
+            if !child.waitForExit(seconds: 2) { kill(child.process.processIdentifier, SIGKILL); child.waitForExit() }
+            _ = child.output()
             throw TimedOut(command: ([command] + arguments).joined(separator: " "), seconds: timeout)
         }
-        let (out, err) = reader.finish()
-        return Output(status: p.terminationStatus, out: out, err: err)
+        let (out, err) = child.output()
+        return Output(status: child.process.terminationStatus, out: out, err: err)
     }
 }
