@@ -60,21 +60,20 @@ public enum Vector {
         while i < n { y[i] += a * x[i]; i += 1 }
     }
 
-    /// y[j] = y₀[j] + Σ_i a[i] · rows[i][j] for j < n, with rows[i] = `base + offsets[i]` and y₀ = y (`accumulate`)
-    /// or 0. A sparse-times-dense product for one output row: the sum is kept in eight vector registers per
-    /// 64 floats of y, so each term costs one load and one FMA per 8 floats, where `count` calls of `axpy` would
-    /// load and store y every time. Terms are added in index order (deterministic).
+    /// y_t += Σ_i a[i] · x_i[t] for each of `segmentCount` 8-float vectors y_t = `y + segments[t]`, where x_i[t] = the
+    /// 8 floats at `base + offsets[i] + 8t`: `gatherAxpySegments` with the roles swapped — contiguous rows in, vectors
+    /// scattered over y out (a convolution's input gradient, one position's patch added back onto a channel-last
+    /// image). Eight vectors at a time are summed in registers from zero, terms in index order, and then added to y,
+    /// so y gets the same bits as adding a separately formed row Σ_i a[i]·x_i (deterministic).
     @inlinable
-    public static func gatherAxpy(count: Int, coefficients a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
-                                  base: UnsafePointer<Float>, n: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        var j = 0
+    public static func gatherAxpyScattering(count: Int, coefficients a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                            base: UnsafePointer<Float>, segments: UnsafePointer<Int>, segmentCount: Int,
+                                            y: UnsafeMutablePointer<Float>) {
         let zero = SIMD8<Float>(repeating: 0)
-        while j + 64 <= n {
+        var t = 0
+        while t + 8 <= segmentCount {
             var s0 = zero, s1 = zero, s2 = zero, s3 = zero, s4 = zero, s5 = zero, s6 = zero, s7 = zero
-            if accumulate {
-                s0 = load(y, j); s1 = load(y, j + 8); s2 = load(y, j + 16); s3 = load(y, j + 24)
-                s4 = load(y, j + 32); s5 = load(y, j + 40); s6 = load(y, j + 48); s7 = load(y, j + 56)
-            }
+            let j = 8 * t
             for i in 0..<count {
                 let v = SIMD8<Float>(repeating: a[i]), r = base + offsets[i] + j
                 s0 = s0.addingProduct(v, load(r, 0)); s1 = s1.addingProduct(v, load(r, 8))
@@ -82,29 +81,29 @@ public enum Vector {
                 s4 = s4.addingProduct(v, load(r, 32)); s5 = s5.addingProduct(v, load(r, 40))
                 s6 = s6.addingProduct(v, load(r, 48)); s7 = s7.addingProduct(v, load(r, 56))
             }
-            store(s0, y, j); store(s1, y, j + 8); store(s2, y, j + 16); store(s3, y, j + 24)
-            store(s4, y, j + 32); store(s5, y, j + 40); store(s6, y, j + 48); store(s7, y, j + 56)
-            j += 64
+            let o0 = segments[t], o1 = segments[t + 1], o2 = segments[t + 2], o3 = segments[t + 3]
+            let o4 = segments[t + 4], o5 = segments[t + 5], o6 = segments[t + 6], o7 = segments[t + 7]
+            store(load(y, o0) + s0, y, o0); store(load(y, o1) + s1, y, o1)
+            store(load(y, o2) + s2, y, o2); store(load(y, o3) + s3, y, o3)
+            store(load(y, o4) + s4, y, o4); store(load(y, o5) + s5, y, o5)
+            store(load(y, o6) + s6, y, o6); store(load(y, o7) + s7, y, o7)
+            t += 8
         }
-        while j + 8 <= n {
-            var s = accumulate ? load(y, j) : zero
-            for i in 0..<count { s = s.addingProduct(SIMD8<Float>(repeating: a[i]), load(base + offsets[i] + j, 0)) }
-            store(s, y, j)
-            j += 8
-        }
-        while j < n {
-            var s = accumulate ? y[j] : 0
-            for i in 0..<count { s = s.addingProduct(a[i], base[offsets[i] + j]) }
-            y[j] = s
-            j += 1
+        while t < segmentCount {
+            var s = zero
+            for i in 0..<count { s = s.addingProduct(SIMD8<Float>(repeating: a[i]), load(base + offsets[i], 8 * t)) }
+            let o = segments[t]
+            store(load(y, o) + s, y, o)
+            t += 1
         }
     }
 
     /// y[t] += Σ_i a[i] · x_i[t] for each of `segmentCount` 8-float segments y[t] = `y + 8t`, where
-    /// x_i[t] = the 8 floats at `base + offsets[i] + segments[t]`. This is `gatherAxpy` over rows that are not stored
-    /// contiguously: a convolution patch read straight from a padded image, one kernel row (≤ 8 taps, the extra
-    /// lanes carrying neighbours that the caller drops) per segment. Eight segments at a time are kept in registers;
-    /// terms are added in index order (deterministic).
+    /// x_i[t] = the 8 floats at `base + offsets[i] + segments[t]`: a sparse-times-dense product for one output row
+    /// whose rows are not stored contiguously (a convolution patch read straight from a padded channel-last image,
+    /// see `Ops.patchVectorOffsets`). Eight segments at a time are kept in registers, so each term costs one load and
+    /// one FMA per 8 floats where an `axpy` per term would load and store y every time; terms are added in index
+    /// order (deterministic).
     @inlinable
     public static func gatherAxpySegments(count: Int, coefficients a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
                                           base: UnsafePointer<Float>, segments: UnsafePointer<Int>, segmentCount: Int,

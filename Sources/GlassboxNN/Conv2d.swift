@@ -7,12 +7,11 @@ import GlassboxCore
 ///   taps, P = oh·ow positions);
 /// - backward: when a sample's output gradient is sparse (behind ReLU and max pooling at most a quarter of it is
 ///   non-zero) and the patches have at least `sparseMinimumTaps` taps, only the non-zeros are visited, each output
-///   row summed in registers: dW[c] += Σ g[c, p]·patch(p) over channel c's non-zeros, with the patches read straight
-///   from the padded image for kernels up to 8 wide (`Vector.gatherAxpySegments`) or from rows unfolded again
-///   ("im2row", `[P, K]`) otherwise, and the patch gradient dRows[p] = Σ g[c, p]·W[c] over position p's non-zeros,
-///   folded back onto the image. Otherwise two GEMMs on the rows. Both give the same numbers up to summation order,
-///   and the choice depends only on the data and shapes, so runs stay deterministic. Unfolded data is rebuilt in
-///   backward rather than kept (it is k² times the input; rebuilding it in cache was faster).
+///   row summed in registers, on channel-last images (`sparseBackward`): dW[c] += Σ g[c, p]·patch(p) over channel
+///   c's non-zeros, and Σ g[c, p]·W[c] over position p's non-zeros added back onto the input gradient at p's patch.
+///   Otherwise two GEMMs on the image unfolded into rows ("im2row", `[P, K]`) and a fold. Both give the same numbers
+///   up to summation order, and the choice depends only on the data and shapes, so runs stay deterministic. Unfolded
+///   data is rebuilt in backward rather than kept (it is k² times the input; rebuilding it in cache was faster).
 /// Other strides use the classic im2col layout and dense GEMMs.
 ///
 /// Samples are split across `Parallel.threads` workers that each call single-threaded BLAS (calling threaded
@@ -25,6 +24,7 @@ public final class Conv2d: Layer {
     public let bias: Parameter?
     private var input = Tensor(zeros: [0])
     private let scratch = ScratchBuffers()
+    private let weightScratch = ScratchBuffers()
     /// Upper bound on the workers this layer starts itself (1 inside a training shard, which is already one
     /// of several parallel workers).
     public var maxWorkers = Int.max
@@ -72,16 +72,20 @@ public final class Conv2d: Layer {
         let n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int, ph: Int, pw: Int
         let plane: Int, inPlane: Int, outPlane: Int, unfolded: Int, padded: Int
         let rows: Bool
-        /// Floats of the patch-layout weight gradient `[out, in·kh, 8]` (stride 1 with kernels up to 8 wide), else 0.
-        let patchDW: Int
-        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8 | patch dW
+        /// Channels per pixel of the channel-last images of the sparse backward (`Ops.channelPitch(in)`), the floats
+        /// of one such padded image, and of one channel-last kernel `[kh, kw, pitch]`.
+        let pitch: Int, paddedLast: Int, tapsLast: Int
+        // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8
+        //          | channel-last padded input | 8 | its gradient | 8 | channel-last dW
         var dUnfolded: Int { unfolded + 8 }
         var dw: Int { 2 * unfolded + 16 }
         func db(_ wCount: Int) -> Int { dw + wCount }
         func pad(_ wCount: Int, _ cout: Int) -> Int { db(wCount) + cout }
         func padDx(_ wCount: Int, _ cout: Int) -> Int { pad(wCount, cout) + padded + 8 }
-        func dwPatch(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
-        func total(_ wCount: Int, _ cout: Int) -> Int { dwPatch(wCount, cout) + patchDW }
+        func padLast(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+        func padLastDx(_ wCount: Int, _ cout: Int) -> Int { padLast(wCount, cout) + paddedLast + 8 }
+        func dwLast(_ wCount: Int, _ cout: Int) -> Int { padLastDx(wCount, cout) + paddedLast + 8 }
+        func total(_ wCount: Int, _ cout: Int) -> Int { dwLast(wCount, cout) + (rows ? cout * tapsLast : 0) }
     }
 
     private func plan(_ x: Tensor) -> Plan {
@@ -91,9 +95,10 @@ public final class Conv2d: Layer {
         let ow = Ops.outSize(w, kernel: kernel, stride: stride, padding: padding)
         let k = inChannels * kernel * kernel
         let ph = h + 2 * padding, pw = w + 2 * padding
+        let rows = stride == 1, pitch = Ops.channelPitch(inChannels)
         return Plan(n: x.shape[0], h: h, w: w, oh: oh, ow: ow, k: k, ph: ph, pw: pw, plane: oh * ow, inPlane: inChannels * h * w,
-                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: stride == 1,
-                    patchDW: stride == 1 && kernel <= 8 ? outChannels * inChannels * kernel * 8 : 0)
+                    outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: rows,
+                    pitch: pitch, paddedLast: rows ? ph * pw * pitch : 0, tapsLast: kernel * kernel * pitch)
     }
 
     /// Runs `body` on `parts` contiguous sample ranges (default: one per worker), with BLAS single-threaded inside.
@@ -172,6 +177,15 @@ public final class Conv2d: Layer {
         let wCount = weight.value.count, cout = outChannels
         let workers = gradientChunkCount(p.n)
         let bufs = scratch.pointers(workers: workers, count: p.total(wCount, cout))
+        let sparseShape = p.rows && p.k >= Conv2d.sparseMinimumTaps
+        // The sparse input gradient reads the kernels channel-last, `[out, kh, kw, pitch]`.
+        let kernelsLast = sparseShape && needInputGradient ? weightScratch.pointers(workers: 1, count: cout * p.tapsLast)[0] : nil
+        if let kernelsLast {
+            weight.value.withUnsafeBufferPointer {
+                Ops.kernelsChannelsLast($0.baseAddress!, out: cout, in: inChannels, kh: kernel, kw: kernel, pitch: p.pitch, dst: kernelsLast)
+            }
+        }
+        let vectorOffsets = Ops.patchVectorOffsets(kh: kernel, kw: kernel, pw: p.pw, pitch: p.pitch)
         var dx = !needInputGradient ? Tensor(zeros: [0])
             : p.rows ? Tensor(uninitializedShape: input.shape) { _, _ in } : Tensor(zeros: input.shape)
         dy.withUnsafeBufferPointer { dys in
@@ -184,34 +198,39 @@ public final class Conv2d: Layer {
                             let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
                             let dw = buf + p.dw, db = buf + p.db(wCount)
                             let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)
-                            let dwPatch = buf + p.dwPatch(wCount, cout)
+                            let dwLast = buf + p.dwLast(wCount, cout)
                             dw.update(repeating: 0, count: wCount + cout)
-                            dwPatch.update(repeating: 0, count: p.patchDW)
-                            var usedPatches = false
+                            if p.rows { dwLast.update(repeating: 0, count: cout * p.tapsLast) }
+                            var anySparse = false
                             for s in range {
-                                let d = dyb + s * p.outPlane
-                                let sparse = p.rows && p.k >= Conv2d.sparseMinimumTaps && Conv2d.isSparse(d, p.outPlane)
-                                // The sparse weight gradient reads its patches straight from the padded image when the
-                                // kernel rows fit 8 lanes; otherwise the rows are unfolded again (cheaper than keeping a
-                                // batch's rows: they are k² times the input, and re-reading them cost more than
-                                // rebuilding them in cache).
-                                let fromPatches = sparse && p.patchDW > 0 && self.parameterGradients
-                                let unfolded = buf
-                                if fromPatches {
-                                    Ops.pad(xb + s * p.inPlane, c: self.inChannels, h: p.h, w: p.w, padding: self.padding, dst: padBuf)
-                                } else if self.parameterGradients {
-                                    self.unfold(xb + s * p.inPlane, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
-                                }
-                                usedPatches = usedPatches || fromPatches
+                                let d = dyb + s * p.outPlane, x = xb + s * p.inPlane
                                 let dxs = dxb.map { $0 + s * p.inPlane }
+                                if sparseShape && Conv2d.isSparse(d, p.outPlane) {
+                                    anySparse = true
+                                    let patches = buf + p.padLast(wCount, cout)
+                                    if self.parameterGradients {
+                                        Ops.padChannelsLast(x, c: self.inChannels, h: p.h, w: p.w, padding: self.padding, pitch: p.pitch, dst: patches)
+                                    }
+                                    vectorOffsets.withUnsafeBufferPointer { vo in
+                                        self.sparseBackward(d, p, patches: patches, kernelsLast: kernelsLast, vectorOffsets: vo.baseAddress!,
+                                                            dwLast: dwLast, db: db, dx: dxs, padDx: buf + p.padLastDx(wCount, cout))
+                                    }
+                                    continue
+                                }
+                                let unfolded = buf
+                                if self.parameterGradients {
+                                    self.unfold(x, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
+                                }
                                 if p.rows {
-                                    self.rowsBackward(d, p, sparse: sparse, rows: unfolded, patches: fromPatches ? padBuf : nil, wb: wb,
-                                                      dRows: dUnfolded, dw: dw, dwPatch: dwPatch, db: db, dx: dxs, padDx: padDx)
+                                    self.rowsBackward(d, p, rows: unfolded, wb: wb, dRows: dUnfolded, dw: dw, db: db, dx: dxs, padDx: padDx)
                                 } else {
                                     self.columnsBackward(d, p, cols: unfolded, wb: wb, dCols: dUnfolded, dw: dw, db: db, dx: dxs)
                                 }
                             }
-                            if usedPatches { self.foldPatchGradient(dwPatch, p, into: dw) }
+                            if anySparse && self.parameterGradients {
+                                Ops.addKernelsChannelsFirst(dwLast, out: cout, in: self.inChannels, kh: self.kernel, kw: self.kernel,
+                                                            pitch: p.pitch, into: dw)
+                            }
                         }
                     }
                 }
@@ -257,91 +276,79 @@ public final class Conv2d: Layer {
         Int(((v.bitPattern & 0x7fff_ffff) &+ 0x7fff_ffff) >> 31)
     }
 
-    /// The sparse backward needs patches of at least this many taps (`in·kh·kw`). Each non-zero gradient costs one
-    /// read-modify-write of a `K`-long row of dW: for short rows (the first layer's 1·5·5 = 25) that is 3 vectors and a
-    /// scalar tail, chained through the same dW row, and the dense GEMM is faster even on a quarter of non-zeros
-    /// (measured on the issue-17 CNN: the first conv's backward took 17 % of the epoch sparse, ~4 % dense). Reading its
-    /// patches from the padded image instead was slower still: compacting its 16·784 gradients per sample costs more
-    /// than the small GEMM.
+    /// The sparse backward needs patches of at least this many taps (`in·kh·kw`): for short rows (the first layer's
+    /// 1·5·5 = 25) the dense GEMM is faster even on a quarter of non-zeros (measured on the issue-17 CNN: the first
+    /// conv's backward took 17 % of the epoch sparse, ~4 % dense), because compacting its 16·784 gradients per sample
+    /// costs more than the small GEMM.
     static let sparseMinimumTaps = 64
 
-    /// Adds the patch-layout weight gradient `[out, in·kh, 8]` (lanes ≥ kw hold products with neighbouring pixels and
-    /// are dropped) onto dW `[out, in·kh·kw]`.
-    private func foldPatchGradient(_ patch: UnsafePointer<Float>, _ p: Plan, into dw: UnsafeMutablePointer<Float>) {
-        let segments = outChannels * inChannels * kernel
-        for t in 0..<segments {
-            for j in 0..<kernel { dw[t * kernel + j] += patch[8 * t + j] }
+    /// One sample's backward pass when its output gradient is sparse (stride 1), on channel-last images so that a
+    /// patch's kernel row is one contiguous run of whole vectors. The non-zeros are gathered without branches (which
+    /// the random pattern would mispredict); then each output row is summed in registers:
+    /// - dW[c] += Σ_q g[c, q]·patch(q) over channel c's non-zeros, the patches read straight from the padded
+    ///   channel-last input `patches` (`Vector.gatherAxpySegments`, into `dwLast`, `[out, kh, kw, pitch]`);
+    /// - for each position q, Σ_c g[c, q]·W[c] over its non-zeros, added straight onto the padded channel-last image
+    ///   gradient at q's patch (`Vector.gatherAxpyScattering`), which is then copied out channel-first.
+    /// The sums and their order are those of the dense layout's `dRows` and fold, so the bits do not depend on the
+    /// layout.
+    private func sparseBackward(_ d: UnsafePointer<Float>, _ p: Plan, patches: UnsafePointer<Float>,
+                                kernelsLast: UnsafePointer<Float>?, vectorOffsets: UnsafePointer<Int>,
+                                dwLast: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                                dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
+        let plane = p.plane, cout = outChannels, vectors = p.tapsLast / 8
+        let slots = max(plane, cout)
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
+        let corner = UnsafeMutablePointer<Int>.allocate(capacity: plane)
+        defer { offsets.deallocate(); values.deallocate(); corner.deallocate() }
+        // Where position (oy, ox)'s patch starts in a padded channel-last image; tabulated once, so the compaction
+        // loops below only copy.
+        for oy in 0..<p.oh { for ox in 0..<p.ow { corner[oy * p.ow + ox] = (oy * p.pw + ox) * p.pitch } }
+        for c in 0..<cout {
+            let gc = d + c * plane
+            var count = 0
+            for q in 0..<plane {
+                let v = gc[q]
+                offsets[count] = corner[q]; values[count] = v
+                count &+= Conv2d.isNonzero(v)
+            }
+            db[c] += Vector.sum(gc, plane)
+            guard parameterGradients else { continue }
+            Vector.gatherAxpySegments(count: count, coefficients: values, offsets: offsets, base: patches, segments: vectorOffsets,
+                                      segmentCount: vectors, y: dwLast + c * p.tapsLast)
         }
+        guard let dx, let kernelsLast else { return }
+        padDx.update(repeating: 0, count: p.paddedLast)
+        for q in 0..<plane {
+            var count = 0
+            for c in 0..<cout {
+                let v = d[c &* plane &+ q]
+                offsets[count] = c &* p.tapsLast; values[count] = v
+                count &+= Conv2d.isNonzero(v)
+            }
+            Vector.gatherAxpyScattering(count: count, coefficients: values, offsets: offsets, base: kernelsLast, segments: vectorOffsets,
+                                        segmentCount: vectors, y: padDx + corner[q])
+        }
+        Ops.unpadChannelsLast(padDx, c: inChannels, h: p.h, w: p.w, padding: padding, pitch: p.pitch, dst: dx)
     }
 
-    /// One sample's backward pass on the row layout (stride 1). `sparse`: the sample's output gradient is sparse and
-    /// the patches are long enough for the sparse path. `patches`: the zero-padded input, from which the sparse
-    /// weight gradient reads each position's patch (into `dwPatch`) instead of from `rows`.
+    /// One sample's dense backward pass on the row layout (stride 1): two GEMMs on the unfolded rows.
     @inline(__always)
-    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, sparse: Bool, rows: UnsafePointer<Float>, patches: UnsafePointer<Float>?,
-                              wb: UnsafePointer<Float>, dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>,
-                              dwPatch: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+    private func rowsBackward(_ d: UnsafePointer<Float>, _ p: Plan, rows: UnsafePointer<Float>, wb: UnsafePointer<Float>,
+                              dRows: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                               dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
         let k = p.k, plane = p.plane, cout = outChannels
-        let params = parameterGradients
-        if sparse {
-            // Non-zeros gathered without branches (which the random pattern would mispredict), then each output row
-            // summed in registers (`Vector.gatherAxpy`): dW[c] += Σ_q g[c, q]·rows[q] over channel c's non-zeros, and
-            // dRows[q] = Σ_c g[c, q]·W[c] over position q's (written whole, so dRows needs no zeroing).
-            let slots = max(plane, cout), segmentCount = inChannels * kernel
-            let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
-            let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
-            let segments = UnsafeMutablePointer<Int>.allocate(capacity: segmentCount)
-            let start = UnsafeMutablePointer<Int>.allocate(capacity: slots)
-            defer { offsets.deallocate(); values.deallocate(); segments.deallocate(); start.deallocate() }
-            // Where position (oy, ox)'s patch starts: in `rows`, or in the padded image (whose kernel row ki of channel
-            // ci is then segment ci·kh + ki). Tabulated once, so the compaction loops below only copy.
-            let (rowStride, columnStride) = patches == nil ? (p.ow * k, k) : (p.pw, 1)
-            for oy in 0..<p.oh { for ox in 0..<p.ow { start[oy * p.ow + ox] = oy * rowStride + ox * columnStride } }
-            for t in 0..<segmentCount { segments[t] = (t / kernel) * p.ph * p.pw + (t % kernel) * p.pw }
-            for c in 0..<cout {
-                let gc = d + c * plane
-                var count = 0
-                for q in 0..<plane {
-                    let v = gc[q]
-                    offsets[count] = start[q]; values[count] = v
-                    count &+= Conv2d.isNonzero(v)
-                }
-                db[c] += Vector.sum(gc, plane)
-                guard params else { continue }
-                if let patches {
-                    Vector.gatherAxpySegments(count: count, coefficients: values, offsets: offsets, base: patches, segments: segments,
-                                              segmentCount: segmentCount, y: dwPatch + c * segmentCount * 8)
-                } else {
-                    Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: rows, n: k, y: dw + c * k, accumulate: true)
-                }
-            }
-            if dx != nil {
-                for c in 0..<cout { start[c] = c * k }
-                for q in 0..<plane {
-                    var count = 0
-                    for c in 0..<cout {
-                        let v = d[c &* plane &+ q]
-                        offsets[count] = start[c]; values[count] = v
-                        count &+= Conv2d.isNonzero(v)
-                    }
-                    Vector.gatherAxpy(count: count, coefficients: values, offsets: offsets, base: wb, n: k, y: dRows + q * k, accumulate: false)
-                }
-            }
-        } else {
-            if params {
-                // dW += dy · rows   ([out, P] · [P, K])
-                BLAS.gemm(m: cout, n: k, k: plane, a: d, b: rows, beta: 1, c: dw)
-                for c in 0..<cout { db[c] += Vector.sum(d + c * plane, plane) }
-            }
-            // dRows = dyᵀ · W   ([P, out] · [out, K])
-            if dx != nil { BLAS.gemm(transA: true, m: plane, n: k, k: cout, a: d, b: wb, beta: 0, c: dRows) }
+        if parameterGradients {
+            // dW += dy · rows   ([out, P] · [P, K])
+            BLAS.gemm(m: cout, n: k, k: plane, a: d, b: rows, beta: 1, c: dw)
+            for c in 0..<cout { db[c] += Vector.sum(d + c * plane, plane) }
         }
-        if let dx {
-            padDx.update(repeating: 0, count: p.padded)
-            Ops.row2imPadded(dRows, c: inChannels, ph: p.ph, pw: p.pw, kh: kernel, kw: kernel, dst: padDx)
-            Ops.unpad(padDx, c: inChannels, h: p.h, w: p.w, padding: padding, dst: dx)
-        }
+        guard let dx else { return }
+        // dRows = dyᵀ · W   ([P, out] · [out, K]), folded back onto the image.
+        BLAS.gemm(transA: true, m: plane, n: k, k: cout, a: d, b: wb, beta: 0, c: dRows)
+        padDx.update(repeating: 0, count: p.padded)
+        Ops.row2imPadded(dRows, c: inChannels, ph: p.ph, pw: p.pw, kh: kernel, kw: kernel, dst: padDx)
+        Ops.unpad(padDx, c: inChannels, h: p.h, w: p.w, padding: padding, dst: dx)
     }
 
     /// One sample's backward pass on the column layout (strided convolutions).

@@ -48,12 +48,13 @@ final class ConvSparseTests: XCTestCase {
         }
     }
 
-    /// The sparse weight gradient reads 8-lane kernel rows straight from the padded image; on images narrower than 8
-    /// (padded width 5 here) those reads run into the next row and, at the end, into the scratch slack. The dropped
-    /// lanes must not leak into dW, and every sample must still take the sparse path (≥ 64 taps, ≤ a third non-zero).
+    /// The sparse path works on channel-last images whose pixels hold the channels rounded up to 8 lanes: with 3, 8,
+    /// 16 and 6 channels, kernels 2…9 wide (9 is wider than a vector) and images narrower than the kernel's vectors,
+    /// the lanes past the channels must not leak into dW or dX. Every sample takes the sparse path (≥ 64 taps, a
+    /// quarter non-zero), and the issue-17 CNN's second conv shape (16 channels, 5×5, padding 2) is among them.
     func testPatchPathOnNarrowImagesMatchesTheDefinition() {
         var g = SeededGenerator(seed: 22)
-        for (cin, kernel, padding, h, w) in [(8, 3, 1, 3, 3), (16, 2, 0, 4, 5), (3, 5, 2, 6, 9)] {
+        for (cin, kernel, padding, h, w) in [(8, 3, 1, 3, 3), (16, 2, 0, 4, 5), (3, 5, 2, 6, 9), (16, 5, 2, 6, 7), (6, 4, 1, 5, 3), (1, 9, 4, 10, 11)] {
             let conv = Conv2d(cin, 5, kernel: kernel, padding: padding, using: &g)
             let x = Tensor.normal([3, cin, h, w], using: &g)
             let y = conv.forward(x, training: true)
