@@ -89,12 +89,22 @@ public enum Vector {
             store(load(y, o6) + s6, y, o6); store(load(y, o7) + s7, y, o7)
             t += 8
         }
-        while t < segmentCount {
+        // The rest two vectors at a time (two independent FMA chains), then one.
+        while t + 2 <= segmentCount {
+            var s0 = zero, s1 = zero
+            for i in 0..<count {
+                let v = SIMD8<Float>(repeating: a[i]), r = base + offsets[i] + 8 * t
+                s0 = s0.addingProduct(v, load(r, 0)); s1 = s1.addingProduct(v, load(r, 8))
+            }
+            let o0 = segments[t], o1 = segments[t + 1]
+            store(load(y, o0) + s0, y, o0); store(load(y, o1) + s1, y, o1)
+            t += 2
+        }
+        if t < segmentCount {
             var s = zero
             for i in 0..<count { s = s.addingProduct(SIMD8<Float>(repeating: a[i]), load(base + offsets[i], 8 * t)) }
             let o = segments[t]
             store(load(y, o) + s, y, o)
-            t += 1
         }
     }
 
@@ -126,12 +136,22 @@ public enum Vector {
             store(s4, yt, 32); store(s5, yt, 40); store(s6, yt, 48); store(s7, yt, 56)
             t += 8
         }
-        while t < segmentCount {
+        // The rest two segments at a time (two independent FMA chains), then one.
+        while t + 2 <= segmentCount {
+            var s0 = load(y, 8 * t), s1 = load(y, 8 * t + 8)
+            let o0 = segments[t], o1 = segments[t + 1]
+            for i in 0..<count {
+                let v = SIMD8<Float>(repeating: a[i]), r = base + offsets[i]
+                s0 = s0.addingProduct(v, load(r, o0)); s1 = s1.addingProduct(v, load(r, o1))
+            }
+            store(s0, y, 8 * t); store(s1, y, 8 * t + 8)
+            t += 2
+        }
+        if t < segmentCount {
             var s = load(y, 8 * t)
             let o = segments[t]
             for i in 0..<count { s = s.addingProduct(SIMD8<Float>(repeating: a[i]), load(base + offsets[i], o)) }
             store(s, y, 8 * t)
-            t += 1
         }
     }
 

@@ -68,7 +68,7 @@ public final class Conv2d: Layer {
     }
 
     /// Sizes of one batch and the offsets inside a worker's scratch memory.
-    private struct Plan {
+    struct Plan {
         let n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int, ph: Int, pw: Int
         let plane: Int, inPlane: Int, outPlane: Int, unfolded: Int, padded: Int
         let rows: Bool
@@ -185,7 +185,6 @@ public final class Conv2d: Layer {
                 Ops.kernelsChannelsLast($0.baseAddress!, out: cout, in: inChannels, kh: kernel, kw: kernel, pitch: p.pitch, dst: kernelsLast)
             }
         }
-        let vectorOffsets = Ops.patchVectorOffsets(kh: kernel, kw: kernel, pw: p.pw, pitch: p.pitch)
         var dx = !needInputGradient ? Tensor(zeros: [0])
             : p.rows ? Tensor(uninitializedShape: input.shape) { _, _ in } : Tensor(zeros: input.shape)
         dy.withUnsafeBufferPointer { dys in
@@ -202,6 +201,7 @@ public final class Conv2d: Layer {
                             dw.update(repeating: 0, count: wCount + cout)
                             if p.rows { dwLast.update(repeating: 0, count: cout * p.tapsLast) }
                             var anySparse = false
+                            let lists = sparseShape ? SparseLists(p, cout: cout, kernel: self.kernel) : nil
                             for s in range {
                                 let d = dyb + s * p.outPlane, x = xb + s * p.inPlane
                                 let dxs = dxb.map { $0 + s * p.inPlane }
@@ -211,10 +211,8 @@ public final class Conv2d: Layer {
                                     if self.parameterGradients {
                                         Ops.padChannelsLast(x, c: self.inChannels, h: p.h, w: p.w, padding: self.padding, pitch: p.pitch, dst: patches)
                                     }
-                                    vectorOffsets.withUnsafeBufferPointer { vo in
-                                        self.sparseBackward(d, p, patches: patches, kernelsLast: kernelsLast, vectorOffsets: vo.baseAddress!,
-                                                            dwLast: dwLast, db: db, dx: dxs, padDx: buf + p.padLastDx(wCount, cout))
-                                    }
+                                    self.sparseBackward(d, p, patches: patches, kernelsLast: kernelsLast, lists: lists!,
+                                                        dwLast: dwLast, db: db, dx: dxs, padDx: buf + p.padLastDx(wCount, cout))
                                     continue
                                 }
                                 let unfolded = buf
@@ -252,84 +250,6 @@ public final class Conv2d: Layer {
         weight.maskGradient()
         bias?.maskGradient()
         return needInputGradient ? dx : nil
-    }
-
-    /// True when fewer than a third of a sample's output gradients are non-zero (counted 8 lanes at a time).
-    @inline(__always)
-    static func isSparse(_ d: UnsafePointer<Float>, _ n: Int) -> Bool {
-        var lanes = SIMD8<Int32>(repeating: 0)
-        let zero = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 8 <= n {
-            lanes &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: Vector.load(d, i) .!= zero)
-            i += 8
-        }
-        var nonzero = Int(lanes.wrappedSum())
-        while i < n { nonzero &+= isNonzero(d[i]); i += 1 }
-        return nonzero * 3 < n
-    }
-
-    /// 1 when `v` is not ±0 (NaN counts as non-zero, as for `v != 0`), else 0, from integer arithmetic on the bits: a
-    /// float compare compiles to branches here, which the random pattern of non-zeros mispredicts.
-    @inline(__always)
-    static func isNonzero(_ v: Float) -> Int {
-        Int(((v.bitPattern & 0x7fff_ffff) &+ 0x7fff_ffff) >> 31)
-    }
-
-    /// The sparse backward needs patches of at least this many taps (`in·kh·kw`): for short rows (the first layer's
-    /// 1·5·5 = 25) the dense GEMM is faster even on a quarter of non-zeros (measured on the issue-17 CNN: the first
-    /// conv's backward took 17 % of the epoch sparse, ~4 % dense), because compacting its 16·784 gradients per sample
-    /// costs more than the small GEMM.
-    static let sparseMinimumTaps = 64
-
-    /// One sample's backward pass when its output gradient is sparse (stride 1), on channel-last images so that a
-    /// patch's kernel row is one contiguous run of whole vectors. The non-zeros are gathered without branches (which
-    /// the random pattern would mispredict); then each output row is summed in registers:
-    /// - dW[c] += Σ_q g[c, q]·patch(q) over channel c's non-zeros, the patches read straight from the padded
-    ///   channel-last input `patches` (`Vector.gatherAxpySegments`, into `dwLast`, `[out, kh, kw, pitch]`);
-    /// - for each position q, Σ_c g[c, q]·W[c] over its non-zeros, added straight onto the padded channel-last image
-    ///   gradient at q's patch (`Vector.gatherAxpyScattering`), which is then copied out channel-first.
-    /// The sums and their order are those of the dense layout's `dRows` and fold, so the bits do not depend on the
-    /// layout.
-    private func sparseBackward(_ d: UnsafePointer<Float>, _ p: Plan, patches: UnsafePointer<Float>,
-                                kernelsLast: UnsafePointer<Float>?, vectorOffsets: UnsafePointer<Int>,
-                                dwLast: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                                dx: UnsafeMutablePointer<Float>?, padDx: UnsafeMutablePointer<Float>) {
-        let plane = p.plane, cout = outChannels, vectors = p.tapsLast / 8
-        let slots = max(plane, cout)
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: slots)
-        let values = UnsafeMutablePointer<Float>.allocate(capacity: slots)
-        let corner = UnsafeMutablePointer<Int>.allocate(capacity: plane)
-        defer { offsets.deallocate(); values.deallocate(); corner.deallocate() }
-        // Where position (oy, ox)'s patch starts in a padded channel-last image; tabulated once, so the compaction
-        // loops below only copy.
-        for oy in 0..<p.oh { for ox in 0..<p.ow { corner[oy * p.ow + ox] = (oy * p.pw + ox) * p.pitch } }
-        for c in 0..<cout {
-            let gc = d + c * plane
-            var count = 0
-            for q in 0..<plane {
-                let v = gc[q]
-                offsets[count] = corner[q]; values[count] = v
-                count &+= Conv2d.isNonzero(v)
-            }
-            db[c] += Vector.sum(gc, plane)
-            guard parameterGradients else { continue }
-            Vector.gatherAxpySegments(count: count, coefficients: values, offsets: offsets, base: patches, segments: vectorOffsets,
-                                      segmentCount: vectors, y: dwLast + c * p.tapsLast)
-        }
-        guard let dx, let kernelsLast else { return }
-        padDx.update(repeating: 0, count: p.paddedLast)
-        for q in 0..<plane {
-            var count = 0
-            for c in 0..<cout {
-                let v = d[c &* plane &+ q]
-                offsets[count] = c &* p.tapsLast; values[count] = v
-                count &+= Conv2d.isNonzero(v)
-            }
-            Vector.gatherAxpyScattering(count: count, coefficients: values, offsets: offsets, base: kernelsLast, segments: vectorOffsets,
-                                        segmentCount: vectors, y: padDx + corner[q])
-        }
-        Ops.unpadChannelsLast(padDx, c: inChannels, h: p.h, w: p.w, padding: padding, pitch: p.pitch, dst: dx)
     }
 
     /// One sample's dense backward pass on the row layout (stride 1): two GEMMs on the unfolded rows.
