@@ -5,7 +5,8 @@ import GlassboxNN
 import GlassboxAnalysis
 
 // Training-throughput benchmark (samples/s): forward + backward + optimiser step on data in memory.
-// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs|gemm] [--samples N] [--epochs E] [--shards S] [--spec SPEC]
+// Usage: GlassboxBench [--json] [--workload mlp|cnn|both|bsgc|ecs|gemm|layers] [--samples N] [--epochs E] [--shards S] [--spec SPEC]
+// layers: µs per sample of each layer's forward and backward in one training shard (batch 32, see Layers.swift).
 // bsgc: co-clustering of a 784×100 layer (weight [100, 784]), k = 4, 10 restarts (ms per call, best of 20).
 // ecs: effective circuit size of all 10 classes of a trained 784→64→64→10 MLP (seconds).
 let args = CommandLine.arguments
@@ -95,6 +96,11 @@ if workload == "bsgc" || workload == "ecs" {
 }
 // Fashion-MNIST when installed (the workload); random images of the same shape otherwise.
 let data = (try? DatasetRegistry.load(name: "fashion-mnist", split: .train)) ?? synthetic(60000)
+if workload == "layers" {
+    try profileLayers(spec: value("--spec") ?? "input 1x28x28; conv 16 k5 p2; relu; maxpool 2; conv 32 k5 p2; relu; maxpool 2; flatten; linear 10",
+                      batch: Int(value("--batch") ?? "") ?? 32, batches: 300, repeats: 3, data: data)
+    exit(0)
+}
 var result: [String: Double] = [:]
 if workload == "mlp" || workload == "both" {
     result["mlp_samples_per_s"] = try measure(spec: "mlp 784-100-50-10 sigmoid", batch: 100, optimizer: .sgd(lr: 0.1),
