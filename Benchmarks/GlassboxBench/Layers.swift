@@ -5,7 +5,8 @@ import GlassboxNN
 
 /// `--workload layers`: where one training shard's time goes, layer by layer. A shard replica (one worker, ReLU run
 /// after the pooling it feeds, as the trainer's shards do) trains on batches of `batch` real images, and every
-/// layer's forward and backward is timed on its own; the loss gradient and the optimiser step are timed too.
+/// layer's forward and backward is timed on its own (a max pooling's backward is its lists of non-zero gradients,
+/// which the convolution before it reads, as in a shard); the loss gradient and the optimiser step are timed too.
 /// Prints µs per sample for each, best of `repeats` passes over `batches` batches (single thread, the FMA limit of
 /// one core is the reference).
 func profileLayers(spec: String, batch: Int, batches: Int, repeats: Int, data: Dataset) throws {
@@ -37,10 +38,19 @@ func profileLayers(spec: String, batch: Int, batches: Int, repeats: Int, data: D
             } } }
             loss += Double(DispatchTime.now().uptimeNanoseconds - t0)
             var grad: Tensor? = g
-            for i in order.reversed() {
-                guard let cur = grad else { break }
+            var listed: PooledGradient?
+            for (position, i) in order.enumerated().reversed() {
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                grad = layers[i].backward(cur, needInputGradient: i != order.first)
+                // As a training shard does: a max pooling hands the convolution before it its gradient as lists.
+                if let pool = layers[i] as? MaxPool2d, position > 0, let conv = layers[order[position - 1]] as? Conv2d,
+                   conv.acceptsListedGradient, pool.listsInputGradient, let cur = grad {
+                    listed = pool.listedInputGradient(cur)
+                } else if let conv = layers[i] as? Conv2d, let l = listed {
+                    grad = conv.backward(listed: l, needInputGradient: i != order.first)
+                    listed = nil
+                } else if let cur = grad {
+                    grad = layers[i].backward(cur, needInputGradient: i != order.first)
+                }
                 b[i] += Double(DispatchTime.now().uptimeNanoseconds - t1)
             }
             let t2 = DispatchTime.now().uptimeNanoseconds

@@ -72,20 +72,20 @@ public final class Conv2d: Layer {
         let n: Int, h: Int, w: Int, oh: Int, ow: Int, k: Int, ph: Int, pw: Int
         let plane: Int, inPlane: Int, outPlane: Int, unfolded: Int, padded: Int
         let rows: Bool
-        /// Channels per pixel of the channel-last images of the sparse backward (`Ops.channelPitch(in)`), the floats
-        /// of one such padded image, and of one channel-last kernel `[kh, kw, pitch]`.
-        let pitch: Int, paddedLast: Int, tapsLast: Int
+        /// The sparse backward's patch layout, the channels per pixel of its channel-last images
+        /// (`Ops.channelPitch(in)`), and the floats of one padded image and of one kernel in that layout.
+        let layout: PatchLayout, pitch: Int, patchImage: Int, patchFloats: Int
         // scratch: unfolded | 8 | unfolded gradient | 8 | dW | db | padded | 8 | padded gradient | 8
-        //          | channel-last padded input | 8 | its gradient | 8 | channel-last dW
+        //          | patch-layout image | 8 | its gradient | 8 | patch-layout dW
         var dUnfolded: Int { unfolded + 8 }
         var dw: Int { 2 * unfolded + 16 }
         func db(_ wCount: Int) -> Int { dw + wCount }
         func pad(_ wCount: Int, _ cout: Int) -> Int { db(wCount) + cout }
         func padDx(_ wCount: Int, _ cout: Int) -> Int { pad(wCount, cout) + padded + 8 }
-        func padLast(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
-        func padLastDx(_ wCount: Int, _ cout: Int) -> Int { padLast(wCount, cout) + paddedLast + 8 }
-        func dwLast(_ wCount: Int, _ cout: Int) -> Int { padLastDx(wCount, cout) + paddedLast + 8 }
-        func total(_ wCount: Int, _ cout: Int) -> Int { dwLast(wCount, cout) + (rows ? cout * tapsLast : 0) }
+        func patches(_ wCount: Int, _ cout: Int) -> Int { padDx(wCount, cout) + padded + 8 }
+        func patchesDx(_ wCount: Int, _ cout: Int) -> Int { patches(wCount, cout) + patchImage + 8 }
+        func dwPatch(_ wCount: Int, _ cout: Int) -> Int { patchesDx(wCount, cout) + patchImage + 8 }
+        func total(_ wCount: Int, _ cout: Int) -> Int { dwPatch(wCount, cout) + (rows ? cout * patchFloats : 0) }
     }
 
     private func plan(_ x: Tensor) -> Plan {
@@ -96,9 +96,12 @@ public final class Conv2d: Layer {
         let k = inChannels * kernel * kernel
         let ph = h + 2 * padding, pw = w + 2 * padding
         let rows = stride == 1, pitch = Ops.channelPitch(inChannels)
+        let layout = PatchLayout.choose(inChannels: inChannels, kernel: kernel)
+        let patchImage = !rows ? 0 : layout == .channelsLast ? ph * pw * pitch : inChannels * ph * pw
+        let patchFloats = layout == .channelsLast ? kernel * kernel * pitch : inChannels * kernel * 8
         return Plan(n: x.shape[0], h: h, w: w, oh: oh, ow: ow, k: k, ph: ph, pw: pw, plane: oh * ow, inPlane: inChannels * h * w,
                     outPlane: outChannels * oh * ow, unfolded: k * oh * ow, padded: inChannels * ph * pw, rows: rows,
-                    pitch: pitch, paddedLast: rows ? ph * pw * pitch : 0, tapsLast: kernel * kernel * pitch)
+                    layout: layout, pitch: pitch, patchImage: patchImage, patchFloats: patchFloats)
     }
 
     /// Runs `body` on `parts` contiguous sample ranges (default: one per worker), with BLAS single-threaded inside.
@@ -174,62 +177,84 @@ public final class Conv2d: Layer {
     public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
         let p = plan(input)
         precondition(dy.shape == [p.n, outChannels, p.oh, p.ow], "conv gradient shape \(dy.shape) does not match output")
+        return dy.withUnsafeBufferPointer { dys in
+            let dyb = dys.baseAddress!, outPlane = p.outPlane
+            let sparseShape = p.rows && p.k >= Conv2d.sparseMinimumTaps
+            return backward(p, needInputGradient: needInputGradient, sparse: sparseShape) { s in
+                let d = dyb + s * outPlane
+                return sparseShape && Conv2d.isSparse(d, outPlane) ? .sparse(.dense(d)) : .dense(d)
+            }
+        }
+    }
+
+    /// True when `backward(listed:)` can take a max pooling's lists (stride 1, the row layout).
+    public var acceptsListedGradient: Bool { stride == 1 }
+
+    /// Backward from the output gradient as a max pooling's lists of non-zeros (`MaxPool2d.listedInputGradient`),
+    /// always on the sparse path: no dense gradient is formed or scanned.
+    public func backward(listed g: PooledGradient, needInputGradient: Bool) -> Tensor? {
+        let p = plan(input)
+        precondition(acceptsListedGradient && g.shape == [p.n, outChannels, p.oh, p.ow], "conv listed gradient \(g.shape) does not match output")
+        return g.positions.withUnsafeBufferPointer { ps in g.values.withUnsafeBufferPointer { vs in g.counts.withUnsafeBufferPointer { cs in
+            let per = outChannels * g.slots
+            return backward(p, needInputGradient: needInputGradient, sparse: true) { s in
+                .sparse(.listed(positions: ps.baseAddress! + s * per, values: vs.baseAddress! + s * per,
+                                counts: cs.baseAddress! + s * self.outChannels, slots: g.slots))
+            }
+        } } }
+    }
+
+    /// How one sample's backward runs: the dense GEMMs on its gradient, or the sparse path from its non-zeros.
+    enum SampleGradient {
+        case dense(UnsafePointer<Float>)
+        case sparse(SparseSource)
+    }
+
+    /// The backward pass over the batch, sample by sample as `sample(s)` says (`sparse`: some may take the sparse path).
+    private func backward(_ p: Plan, needInputGradient: Bool, sparse: Bool, sample: (Int) -> SampleGradient) -> Tensor? {
         let wCount = weight.value.count, cout = outChannels
         let workers = gradientChunkCount(p.n)
         let bufs = scratch.pointers(workers: workers, count: p.total(wCount, cout))
-        let sparseShape = p.rows && p.k >= Conv2d.sparseMinimumTaps
-        // The sparse input gradient reads the kernels channel-last, `[out, kh, kw, pitch]`.
-        let kernelsLast = sparseShape && needInputGradient ? weightScratch.pointers(workers: 1, count: cout * p.tapsLast)[0] : nil
-        if let kernelsLast {
-            weight.value.withUnsafeBufferPointer {
-                Ops.kernelsChannelsLast($0.baseAddress!, out: cout, in: inChannels, kh: kernel, kw: kernel, pitch: p.pitch, dst: kernelsLast)
-            }
-        }
+        // The sparse input gradient reads the kernels in the patch layout.
+        let kernels = sparse && needInputGradient ? weightScratch.pointers(workers: 1, count: cout * p.patchFloats)[0] : nil
+        if let kernels { prepareKernels(p, dst: kernels) }
         var dx = !needInputGradient ? Tensor(zeros: [0])
             : p.rows ? Tensor(uninitializedShape: input.shape) { _, _ in } : Tensor(zeros: input.shape)
-        dy.withUnsafeBufferPointer { dys in
-            input.withUnsafeBufferPointer { xs in
-                weight.value.withUnsafeBufferPointer { w in
-                    dx.withUnsafeMutableBufferPointer { dxs in
-                        let dyb = dys.baseAddress!, xb = xs.baseAddress!, wb = w.baseAddress!
-                        let dxb = needInputGradient ? dxs.baseAddress : nil
-                        _ = perWorker(p.n, parts: workers) { worker, range in
-                            let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
-                            let dw = buf + p.dw, db = buf + p.db(wCount)
-                            let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)
-                            let dwLast = buf + p.dwLast(wCount, cout)
-                            dw.update(repeating: 0, count: wCount + cout)
-                            if p.rows { dwLast.update(repeating: 0, count: cout * p.tapsLast) }
-                            var anySparse = false
-                            let lists = sparseShape ? SparseLists(p, cout: cout, kernel: self.kernel) : nil
-                            for s in range {
-                                let d = dyb + s * p.outPlane, x = xb + s * p.inPlane
-                                let dxs = dxb.map { $0 + s * p.inPlane }
-                                if sparseShape && Conv2d.isSparse(d, p.outPlane) {
-                                    anySparse = true
-                                    let patches = buf + p.padLast(wCount, cout)
-                                    if self.parameterGradients {
-                                        Ops.padChannelsLast(x, c: self.inChannels, h: p.h, w: p.w, padding: self.padding, pitch: p.pitch, dst: patches)
-                                    }
-                                    self.sparseBackward(d, p, patches: patches, kernelsLast: kernelsLast, lists: lists!,
-                                                        dwLast: dwLast, db: db, dx: dxs, padDx: buf + p.padLastDx(wCount, cout))
-                                    continue
-                                }
+        input.withUnsafeBufferPointer { xs in
+            weight.value.withUnsafeBufferPointer { w in
+                dx.withUnsafeMutableBufferPointer { dxs in
+                    let xb = xs.baseAddress!, wb = w.baseAddress!
+                    let dxb = needInputGradient ? dxs.baseAddress : nil
+                    _ = perWorker(p.n, parts: workers) { worker, range in
+                        let buf = bufs[worker], dUnfolded = buf + p.dUnfolded
+                        let dw = buf + p.dw, db = buf + p.db(wCount)
+                        let padBuf = buf + p.pad(wCount, cout), padDx = buf + p.padDx(wCount, cout)
+                        let dwPatch = buf + p.dwPatch(wCount, cout)
+                        dw.update(repeating: 0, count: wCount + cout)
+                        if sparse { dwPatch.update(repeating: 0, count: cout * p.patchFloats) }
+                        var anySparse = false
+                        let lists = sparse ? SparseLists(p, cout: cout, inChannels: self.inChannels, kernel: self.kernel) : nil
+                        for s in range {
+                            let x = xb + s * p.inPlane
+                            let dxs = dxb.map { $0 + s * p.inPlane }
+                            switch sample(s) {
+                            case .sparse(let source):
+                                anySparse = true
+                                let patches = buf + p.patches(wCount, cout)
+                                if self.parameterGradients { self.preparePatches(x, p, image: patches) }
+                                self.sparseBackward(source, p, patches: patches, kernels: kernels, lists: lists!,
+                                                    dwPatch: dwPatch, db: db, dx: dxs, padDx: buf + p.patchesDx(wCount, cout))
+                            case .dense(let d):
                                 let unfolded = buf
-                                if self.parameterGradients {
-                                    self.unfold(x, p, asRows: p.rows, dst: unfolded, padBuf: padBuf)
-                                }
+                                if self.parameterGradients { self.unfold(x, p, asRows: p.rows, dst: unfolded, padBuf: padBuf) }
                                 if p.rows {
                                     self.rowsBackward(d, p, rows: unfolded, wb: wb, dRows: dUnfolded, dw: dw, db: db, dx: dxs, padDx: padDx)
                                 } else {
                                     self.columnsBackward(d, p, cols: unfolded, wb: wb, dCols: dUnfolded, dw: dw, db: db, dx: dxs)
                                 }
                             }
-                            if anySparse && self.parameterGradients {
-                                Ops.addKernelsChannelsFirst(dwLast, out: cout, in: self.inChannels, kh: self.kernel, kw: self.kernel,
-                                                            pitch: p.pitch, into: dw)
-                            }
                         }
+                        if anySparse && self.parameterGradients { self.foldPatchGradient(dwPatch, p, into: dw) }
                     }
                 }
             }
@@ -295,8 +320,9 @@ public final class Conv2d: Layer {
 public final class MaxPool2d: Layer {
     public let kind = "maxpool"
     public let kernel: Int, stride: Int
-    private var inputShape: [Int] = []
-    private var argmax: [Int32] = []
+    private(set) var inputShape: [Int] = []
+    /// Per output value, the index of its window's maximum inside the input plane (the first one on ties).
+    private(set) var argmax: [Int32] = []
 
     public var specClause: String { "maxpool \(kernel)" + (stride != kernel ? " s\(stride)" : "") }
 

@@ -2,8 +2,11 @@ import XCTest
 import GlassboxCore
 import GlassboxNN
 
-/// `Sequential.poolsBeforeReLU` runs a ReLU that feeds a max pooling after the pooling in training passes. That is
-/// only allowed because it changes no bit: same logits, same parameter gradients, same input gradient.
+/// `Sequential.poolsBeforeReLU` runs a ReLU that feeds a max pooling after the pooling in training passes, and the
+/// pooling then hands the convolution before it its input gradient as lists of non-zeros. The forward pass changes no
+/// bit (same logits); the gradients are the same numbers summed in another order (the listed convolution backward
+/// takes the sparse path, in window order), so they agree to rounding — a gradient routed to a wrong place, or lost at
+/// a tie or a window whose maximum is ≤ 0, would differ by O(1).
 final class PoolBeforeReLUTests: XCTestCase {
     private func pass(_ net: Sequential, _ x: Tensor, _ dy: Tensor) -> (out: Tensor, dx: Tensor, grads: [Tensor]) {
         let out = net.forward(x, training: true)
@@ -11,7 +14,7 @@ final class PoolBeforeReLUTests: XCTestCase {
         return (out, dx, net.namedParameters.map(\.parameter.grad))
     }
 
-    func testReorderedPassIsBitIdentical() throws {
+    func testReorderedPassMatchesThePlainPass() throws {
         let spec = try ModelSpec.parse("input 2x12x12; conv 6 k3 p1; relu; maxpool 2; conv 8 k5 p2; relu; maxpool 2; flatten; linear 5")
         let plain = try Sequential(spec: spec, seed: 7), reordered = try Sequential(spec: spec, seed: 7)
         reordered.poolsBeforeReLU = true
@@ -25,9 +28,14 @@ final class PoolBeforeReLUTests: XCTestCase {
         let dy = Tensor.normal([5, 5], using: &g)
         let a = pass(plain, x, dy), b = pass(reordered, x, dy)
         XCTAssertEqual(a.out.scalars.map(\.bitPattern), b.out.scalars.map(\.bitPattern))
-        XCTAssertEqual(a.dx.scalars.map(\.bitPattern), b.dx.scalars.map(\.bitPattern))
+        func assertClose(_ p: Tensor, _ q: Tensor, _ what: String) {
+            let scale = p.scalars.map(abs).max() ?? 0
+            XCTAssertGreaterThan(scale, 0, what)
+            XCTAssertLessThanOrEqual(p.maxAbsDifference(q), 1e-5 * max(1, scale), what)
+        }
+        assertClose(a.dx, b.dx, "input gradient")
         XCTAssertEqual(a.grads.count, b.grads.count)
-        for (p, q) in zip(a.grads, b.grads) { XCTAssertEqual(p.scalars.map(\.bitPattern), q.scalars.map(\.bitPattern)) }
+        for (i, (p, q)) in zip(a.grads, b.grads).enumerated() { assertClose(p, q, "parameter \(i)") }
         // Windows whose maximum is ≤ 0 exist, so the zero-gradient case was exercised.
         let conv1 = plain.activations[0]
         var nonPositiveWindows = 0
