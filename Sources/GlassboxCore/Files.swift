@@ -38,6 +38,25 @@ public enum Files {
         }
     }
 
+    /// The CRC-32 (as gzip and zlib compute it) of `data`.
+    public static func crc32(_ data: Data) -> UInt32 {
+        data.withUnsafeBytes { raw in
+            UInt32(CZlib.crc32_z(0, raw.bindMemory(to: UInt8.self).baseAddress, raw.count))
+        }
+    }
+
+    /// The trailer of the gzip file at `path` (its last 8 bytes): the CRC-32 and the size modulo 2³² of what the last
+    /// member inflates to. Nil when the file cannot be read or is shorter than a gzip file can be.
+    public static func gzipTrailer(_ path: String) -> (crc: UInt32, size: UInt32)? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd(), end >= 18, (try? handle.seek(toOffset: end - 8)) != nil,
+              let tail = try? handle.read(upToCount: 8), tail.count == 8 else { return nil }
+        let b = [UInt8](tail)
+        func le(_ o: Int) -> UInt32 { UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24 }
+        return (le(0), le(4))
+    }
+
     /// True when the data starts with the gzip magic bytes 1f 8b.
     public static func isGzip(_ data: Data) -> Bool {
         data.count >= 2 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B

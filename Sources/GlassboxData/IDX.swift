@@ -66,8 +66,9 @@ public enum IDX {
     /// A gzip file is inflated in two steps: first only its header, which gives the exact size the data must have
     /// (checked against `Limits.decompressedBytes`), then the data, stopping at that size. A small file that would
     /// inflate to gigabytes is refused before it is inflated.
+    /// Gzip files are inflated once per version of the file and then read from `InflatedCache`.
     static func readValidated(_ path: String, dimensions: Int, magic: UInt32, what: String) throws -> (Data, [Int]) {
-        try validated(Files.read(path), path: path, dimensions: dimensions, magic: magic, what: what)
+        try InflatedCache.readValidated(path) { try validated($0, path: path, dimensions: dimensions, magic: magic, what: what) }
     }
 
     /// Images from the bytes of an idx3 file (raw or gzip); `name` is used in errors.
