@@ -42,8 +42,7 @@ func profileLayers(spec: String, batch: Int, batches: Int, repeats: Int, data: D
             for (position, i) in order.enumerated().reversed() {
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 // As a training shard does: a max pooling hands the convolution before it its gradient as lists.
-                if let pool = layers[i] as? MaxPool2d, position > 0, let conv = layers[order[position - 1]] as? Conv2d,
-                   conv.acceptsListedGradient, pool.listsInputGradient, let cur = grad {
+                if position > 0, let (_, pool) = PooledGradient.fusable(layers[order[position - 1]], layers[i]), let cur = grad {
                     listed = pool.listedInputGradient(cur)
                 } else if let conv = layers[i] as? Conv2d, let l = listed {
                     grad = conv.backward(listed: l, needInputGradient: i != order.first)

@@ -112,10 +112,6 @@ public enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    /// Splits `0..<n` into `parts` contiguous chunks (the split depends only on n and parts) and runs `body`
-    /// on each chunk, concurrently when `parts > 1`.
-    /// With `concurrently: false` the chunks run one after another on the calling thread (same split, same
-    /// results), which is how callers keep their numbers independent of the machine's thread count.
     /// Runs `a` and `b` at the same time (one after the other with one thread) and returns both outcomes.
     public static func both<A, B>(_ a: () throws -> A, _ b: () throws -> B) -> (Result<A, Error>, Result<B, Error>) {
         let box = BothBox<A, B>()
@@ -125,6 +121,10 @@ public enum Parallel {
         return (box.first!, box.second!)
     }
 
+    /// Splits `0..<n` into `parts` contiguous chunks (the split depends only on n and parts) and runs `body`
+    /// on each chunk, concurrently when `parts > 1`.
+    /// With `concurrently: false` the chunks run one after another on the calling thread (same split, same
+    /// results), which is how callers keep their numbers independent of the machine's thread count.
     public static func forChunks(_ n: Int, parts requested: Int = Parallel.threads, concurrently: Bool = true,
                                  _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         let parts = max(1, min(requested, n))

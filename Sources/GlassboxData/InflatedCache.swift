@@ -37,12 +37,6 @@ public enum InflatedCache {
         return directory + "/" + SHA256.hex(key) + ".raw"
     }
 
-    /// The cached inflated bytes of `path`, or nil when there is no entry (or it cannot be read).
-    static func read(for path: String) -> Data? {
-        guard let entry = entryPath(for: path), FileManager.default.fileExists(atPath: entry) else { return nil }
-        return try? Data(contentsOf: URL(fileURLWithPath: entry))
-    }
-
     /// Stores `inflated`, the validated contents of `path`, unless `path` changed since `entry` was computed.
     static func store(_ inflated: Data, for path: String, entry: String) {
         guard entryPath(for: path) == entry else { return }
@@ -54,7 +48,8 @@ public enum InflatedCache {
     /// first element of what `validate` returns) are stored for next time.
     static func readValidated<T>(_ path: String, validate: (Data) throws -> (Data, T)) throws -> (Data, T) {
         let entry = entryPath(for: path)
-        if entry != nil, let cached = read(for: path), cached.count <= Limits.decompressedBytes.value,
+        if let entry, FileManager.default.fileExists(atPath: entry), let cached = try? Data(contentsOf: URL(fileURLWithPath: entry)),
+           cached.count <= Limits.decompressedBytes.value,
            let trailer = Files.gzipTrailer(path), trailer.size == UInt32(truncatingIfNeeded: cached.count),
            trailer.crc == Files.crc32(cached), !Files.isGzip(cached), let result = try? validate(cached) {
             return result

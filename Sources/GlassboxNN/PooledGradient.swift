@@ -14,6 +14,17 @@ public struct PooledGradient {
     public internal(set) var counts: [Int32]
 }
 
+extension PooledGradient {
+    /// The convolution and the max pooling after it when the pooling can hand the convolution its input gradient as
+    /// lists: a stride-1 convolution (`Conv2d.acceptsListedGradient`) and non-overlapping windows
+    /// (`MaxPool2d.listsInputGradient`); nil otherwise.
+    public static func fusable(_ first: Layer, _ second: Layer) -> (Conv2d, MaxPool2d)? {
+        guard let conv = first as? Conv2d, conv.acceptsListedGradient,
+              let pool = second as? MaxPool2d, pool.listsInputGradient else { return nil }
+        return (conv, pool)
+    }
+}
+
 extension MaxPool2d {
     /// True when `listedInputGradient` applies: windows do not overlap (stride = kernel), so each input value gets
     /// at most one gradient.

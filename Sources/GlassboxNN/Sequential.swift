@@ -36,12 +36,13 @@ public final class Sequential {
 
     /// When true, training passes run each ReLU that feeds a max pooling *after* the pooling, on a quarter of the
     /// values (for 2×2 pooling): relu(max x) = max(relu x), and back-propagating ReLU then pooling routes exactly the
-    /// same gradients (when the window's maximum is ≤ 0 both give zeros), so the numbers are bit-identical. The
+    /// same gradients (when the window's maximum is ≤ 0 both give zeros), so the outputs are bit-identical. The
     /// ReLU's own output is then never formed: `activations[i]` of such a ReLU is an empty tensor. When a
-    /// convolution (stride 1) comes before such a pair and the pooling windows do not overlap, the backward pass also
-    /// hands the convolution the pooling's input gradient as lists of its non-zeros (`PooledGradient`): the same
-    /// gradient, never formed densely. The trainer sets this on its shard copies, whose activations nobody reads;
-    /// evaluation passes are never reordered.
+    /// convolution comes before such a pair and `PooledGradient.fusable` says so, the backward pass also hands the
+    /// convolution the pooling's input gradient as lists of its non-zeros: the same gradient, never formed densely,
+    /// which the convolution sums in another order (its parameter and input gradients agree to rounding, not to the
+    /// bit). The trainer sets this on its shard copies, whose activations nobody reads; evaluation passes are never
+    /// reordered.
     public var poolsBeforeReLU = false
 
     /// True when layer `i` is a ReLU that the training pass runs after the max pooling that follows it.
@@ -84,8 +85,7 @@ public final class Sequential {
         while i >= 0, let cur = g {
             if i >= 1 && reorderedReLU(i - 1, training: lastPassReordered) {
                 let afterReLU = layers[i - 1].backward(cur, needInputGradient: true)!
-                if i >= 2, let conv = layers[i - 2] as? Conv2d, conv.acceptsListedGradient,
-                   let pool = layers[i] as? MaxPool2d, pool.listsInputGradient {
+                if i >= 2, let (conv, pool) = PooledGradient.fusable(layers[i - 2], layers[i]) {
                     // The pooling hands the convolution its non-zero gradients as lists (no dense gradient).
                     g = conv.backward(listed: pool.listedInputGradient(afterReLU), needInputGradient: i - 2 > 0 || needInputGradient)
                     i -= 3
